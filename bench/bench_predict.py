@@ -1,0 +1,236 @@
+"""Scene-predictor benchmark, side by side in one run (each measurement in its own process for a clean peak RSS).
+
+(a) share of the wall time spent in the model forward (goal >= 0.9 on CPU) with the CPU-sized DeepLabV3+ model;
+(b) peak RSS for a 2k x 2k and a 16k x 16k generated scene (goal: flat), with a light model so the 16k run takes
+    about a minute on 2 cores (the model's own memory does not depend on the scene size);
+(c) mmseg's own ``inference_model`` in slide mode on the same model, scene, window and stride: time and peak-memory
+    ratios, plus the agreement of the two class maps.
+
+Usage::
+
+    python bench/bench_predict.py [--small 2048] [--large 16384] [--window 512] [--overlap 0.25] \\
+        [--work-dir work_dirs/bench_predict] [--skip-large]
+
+Prints a table and JSON, and writes ``WORK_DIR/bench_predict.json``. Generated scenes are cached in WORK_DIR.
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSES = ['building', 'land', 'road', 'vegetation', 'water']
+PALETTE = [[60, 16, 152], [132, 41, 246], [110, 193, 228], [254, 221, 58], [226, 169, 41]]
+LIGHT_MODEL = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.5] * 3, std=[0.25] * 3, bgr_to_rgb=False),
+    backbone=dict(type='UNet', in_channels=3, base_channels=8, num_stages=1, strides=(1,), enc_num_convs=(1,),
+                  dec_num_convs=(), downsamples=(), enc_dilations=(1,), dec_dilations=(), norm_cfg=dict(type='BN')),
+    decode_head=dict(type='FCNHead', in_channels=8, channels=8, num_convs=0, concat_input=False, in_index=-1,
+                     num_classes=5, norm_cfg=dict(type='BN'), loss_decode=dict(type='CrossEntropyLoss')),
+    test_cfg=dict(mode='whole'))
+
+
+# ------------------------------------------------------------------------------------------------ setup
+def write_model(work: Path, name: str) -> Dict[str, str]:
+    """Config + random-init checkpoint: ``deeplab`` (the repository's CPU-sized DeepLabV3+) or ``light``."""
+    import torch
+    from mmengine.runner.checkpoint import save_checkpoint
+    from mmseg.apis import init_model
+    import rsseg  # noqa: F401
+    config = work / f'{name}.py'
+    head = ["custom_imports = dict(imports=['rsseg'], allow_failed_imports=False)", "default_scope = 'mmseg'",
+            f'infer_settings = {dict(classes=CLASSES, palette=PALETTE)!r}']
+    body = ([f"_base_ = ['{REPO / 'configs/_base_/models/deeplabv3plus_r18-tiny.py'}']"] if name == 'deeplab'
+            else [f'model = {LIGHT_MODEL!r}'])
+    config.write_text('\n'.join(body + head) + '\n')
+    checkpoint = work / f'{name}.pth'
+    if not checkpoint.is_file():
+        torch.manual_seed(0)
+        model = init_model(str(config), None, device='cpu')
+        save_checkpoint(dict(meta=dict(dataset_meta=dict(classes=CLASSES, palette=PALETTE)),
+                             state_dict=model.state_dict()), str(checkpoint))
+    return dict(config=str(config), checkpoint=str(checkpoint))
+
+
+def write_scene(path: Path, size: int, tile: int = 2048) -> Path:
+    """A 3-band uint8 UTM GeoTIFF (512 tiles, DEFLATE): a smooth random 2k pattern repeated to ``size``."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+    if path.is_file():
+        return path
+    tile = min(tile, size)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:tile, 0:tile].astype(np.float32)
+    bands = []
+    for _ in range(3):
+        band = sum(np.sin(rng.uniform(0.002, 0.02) * yy + rng.uniform(0.002, 0.02) * xx + rng.uniform(0, 6))
+                   for _ in range(4)) + rng.normal(0, 0.2, (tile, tile))
+        bands.append((band - band.min()) / (band.max() - band.min()) * 250 + 3)
+    pattern = np.stack(bands).astype(np.uint8)
+    tmp = path.with_name(f'.{path.name}.tmp')
+    with rasterio.open(tmp, 'w', driver='GTiff', width=size, height=size, count=3, dtype='uint8', nodata=0,
+                       crs='EPSG:32632', transform=from_origin(400000, 5600000, 0.5, 0.5), tiled=True,
+                       blockxsize=512, blockysize=512, compress='deflate') as dst:
+        for row in range(0, size, tile):
+            for col in range(0, size, tile):
+                h, w = min(tile, size - row), min(tile, size - col)
+                dst.write(pattern[:, :h, :w], window=Window(col, row, w, h))
+    os.replace(tmp, path)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ workers
+def _rss_mb() -> float:
+    """Current resident set size in MiB."""
+    with open('/proc/self/status') as f:
+        kb = next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
+    return kb / 1024
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_rsseg(args: argparse.Namespace) -> dict:
+    """rsseg's ScenePredictor on one scene, writing the COG."""
+    from rsseg.apis import ScenePredictor
+    predictor = ScenePredictor(args.config, args.checkpoint, 'cpu', window=args.window, overlap=args.overlap,
+                               batch_size=args.batch_size, progress=False)
+    base = _rss_mb()
+    result = predictor.predict_scene(args.scene, args.out, overwrite=True)
+    return dict(wall_s=result.seconds, forward_s=result.stats['forward_s'],
+                forward_share=result.stats['forward_s'] / result.seconds, mp_per_s=result.megapixels / result.seconds,
+                windows=int(result.stats['windows']), base_rss_mb=base, peak_rss_mb=_peak_mb(),
+                output=str(result.output))
+
+
+def worker_mmseg(args: argparse.Namespace) -> dict:
+    """mmseg's ``inference_model`` in slide mode on the whole scene read into memory (its documented usage)."""
+    import rasterio
+    import torch
+    from mmengine.config import Config
+    from mmseg.apis import inference_model, init_model
+    import rsseg  # noqa: F401
+    cfg = Config.fromfile(args.config)
+    stride = max(1, round(args.window * (1 - args.overlap)))
+    cfg.model.test_cfg = dict(mode='slide', crop_size=(args.window, args.window), stride=(stride, stride))
+    cfg.test_pipeline = [dict(type='LoadImageFromNDArray'), dict(type='PackSegInputs')]
+    model = init_model(cfg, args.checkpoint, device='cpu')
+    base = _rss_mb()
+    start = time.perf_counter()
+    with rasterio.open(args.scene) as src:
+        img = (src.read().transpose(1, 2, 0) / np.float32(255)).astype(np.float32)
+    with torch.no_grad():
+        pred = inference_model(model, img).pred_sem_seg.data[0].numpy().astype(np.uint8)
+    wall = time.perf_counter() - start
+    np.save(args.out + '.npy', pred)
+    return dict(wall_s=wall, mp_per_s=img.shape[0] * img.shape[1] / 1e6 / wall, base_rss_mb=base,
+                peak_rss_mb=_peak_mb(), output=args.out + '.npy')
+
+
+def run_worker(kind: str, model: Dict[str, str], scene: Path, out: Path, args: argparse.Namespace) -> dict:
+    """Run one measurement in a fresh interpreter and parse its RESULT line."""
+    cmd = [sys.executable, __file__, '--worker', kind, '--config', model['config'], '--checkpoint',
+           model['checkpoint'], '--scene', str(scene), '--out', str(out), '--window', str(args.window),
+           '--overlap', str(args.overlap), '--batch-size', str(args.batch_size)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
+    if proc.returncode or not lines:
+        raise RuntimeError(f'{kind} worker failed:\n{proc.stderr[-3000:]}')
+    return json.loads(lines[-1][len('RESULT '):])
+
+
+# ------------------------------------------------------------------------------------------------ report
+def agreement(ours: str, theirs: str) -> float:
+    """Share of pixels where rsseg's class map equals mmseg's."""
+    import rasterio
+    with rasterio.open(ours) as src:
+        a = src.read(1)
+    return float((a == np.load(theirs)).mean())
+
+
+def machine() -> str:
+    import torch
+    model = next((ln.split(':', 1)[1].strip() for ln in open('/proc/cpuinfo') if ln.startswith('model name')), '?')
+    return f'{platform.machine()} {model}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads'
+
+
+def print_table(res: dict) -> None:
+    a, rss, c = res['a_forward_share'], res['b_peak_rss'], res['c_vs_mmseg_slide']
+    print(f"\nmachine: {res['machine']}")
+    print(f"(a) forward share, {a['model']} on {a['scene']}: {a['forward_share']:.3f} "
+          f"(goal >= 0.9; {a['mp_per_s']:.3f} MP/s, {a['windows']} windows)")
+    for key, r in rss['runs'].items():
+        print(f"(b) {key}: peak RSS {r['peak_rss_mb']:.0f} MiB (after model load {r['base_rss_mb']:.0f} MiB, "
+              f"+{r['peak_rss_mb'] - r['base_rss_mb']:.0f}), {r['wall_s']:.1f} s, {r['mp_per_s']:.2f} MP/s")
+    if rss.get('ratio_large_to_small') is not None:
+        print(f"    peak RSS ratio large/small: {rss['ratio_large_to_small']:.2f} for "
+              f"{rss['pixel_ratio']:.0f}x the pixels (goal: flat)")
+    print(f"(c) vs mmseg inference_model (slide): time ratio rsseg/mmseg {c['time_ratio']:.2f}, peak memory ratio "
+          f"{c['peak_rss_ratio']:.2f} (working memory {c['working_mb_rsseg']:.0f} vs {c['working_mb_mmseg']:.0f} "
+          f"MiB), class-map agreement {c['agreement']:.4f}")
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--small', type=int, default=2048, help='side of the small scene (px)')
+    parser.add_argument('--large', type=int, default=16384, help='side of the large scene (px)')
+    parser.add_argument('--window', type=int, default=512)
+    parser.add_argument('--overlap', type=float, default=0.25)
+    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--work-dir', default=str(REPO / 'work_dirs' / 'bench_predict'))
+    parser.add_argument('--skip-large', action='store_true', help='leave out the large scene of (b)')
+    parser.add_argument('--worker', choices=['rsseg', 'mmseg'], help=argparse.SUPPRESS)
+    for name in ('--config', '--checkpoint', '--scene', '--out'):
+        parser.add_argument(name, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        result = (worker_rsseg if args.worker == 'rsseg' else worker_mmseg)(args)
+        print('RESULT ' + json.dumps(result))
+        return 0
+    work = Path(args.work_dir)
+    (work / 'out').mkdir(parents=True, exist_ok=True)
+    models = {name: write_model(work, name) for name in ('deeplab', 'light')}
+    small = write_scene(work / f'scene_{args.small}.tif', args.small)
+    ours = run_worker('rsseg', models['deeplab'], small, work / 'out', args)
+    theirs = run_worker('mmseg', models['deeplab'], small, work / 'out' / 'mmseg', args)
+    runs = {f'{args.small}px': run_worker('rsseg', models['light'], small, work / 'out', args)}
+    if not args.skip_large:
+        large = write_scene(work / f'scene_{args.large}.tif', args.large)
+        runs[f'{args.large}px'] = run_worker('rsseg', models['light'], large, work / 'out', args)
+    keys = list(runs)
+    res = dict(
+        machine=machine(), settings=dict(window=args.window, overlap=args.overlap, batch_size=args.batch_size),
+        a_forward_share=dict(ours, model='deeplabv3plus_r18-tiny', scene=f'{args.small}px'),
+        b_peak_rss=dict(model='light (3x3 conv + 1x1 classifier)', runs=runs,
+                        ratio_large_to_small=(runs[keys[-1]]['peak_rss_mb'] / runs[keys[0]]['peak_rss_mb']
+                                              if len(keys) > 1 else None),
+                        pixel_ratio=(args.large / args.small) ** 2),
+        c_vs_mmseg_slide=dict(model='deeplabv3plus_r18-tiny', scene=f'{args.small}px', rsseg=ours, mmseg=theirs,
+                              time_ratio=ours['wall_s'] / theirs['wall_s'],
+                              peak_rss_ratio=ours['peak_rss_mb'] / theirs['peak_rss_mb'],
+                              working_mb_rsseg=ours['peak_rss_mb'] - ours['base_rss_mb'],
+                              working_mb_mmseg=theirs['peak_rss_mb'] - theirs['base_rss_mb'],
+                              agreement=agreement(ours['output'], theirs['output'])))
+    print_table(res)
+    print(json.dumps(res, indent=1))
+    (work / 'bench_predict.json').write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

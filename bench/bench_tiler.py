@@ -1,0 +1,233 @@
+"""Tiler throughput side by side with a naive per-window rasterio loop and the codec floor, on the same scenes.
+
+For every setting (``--settings chip/stride ...``, stride < chip included) and the same scenes, in one run:
+
+* **tiler**: ``rsseg.geo.tiler.tile_scenes`` (with ``--workers`` processes, and with 1 for reference);
+* **naive**: one process, for each window ``src.read(window)`` + ``src.dataset_mask(window)``, skip below
+  ``min_valid``, write the chip (same chip profile and codec as the tiler);
+* **codec floor**: decode each scene's pixels once (``src.read()``) + encode exactly the chips the tiler wrote into
+  in-memory GeoTIFFs with the same profile; nothing else (no masks, windows, disk, manifest).
+
+Throughput is megapixels of *source scene* per second (overlap makes the chips hold more). Scenes: the real rasters
+in ``../shared/data`` (grouped by data type, one tiler domain each), else generated ones. Prints a table, both
+ratios (goals: tiler >= 3x naive, >= 0.8x codec floor) and JSON (also written to ``--out``/bench_tiler.json).
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+if __package__ in (None, ''):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import rasterio  # noqa: E402
+from rasterio.io import MemoryFile  # noqa: E402
+
+from rsseg.geo.chips import CHIP_ENV, chip_profile  # noqa: E402
+from rsseg.geo.scenes import Scene  # noqa: E402
+from rsseg.geo.tiler import TileConfig, tile_scenes  # noqa: E402
+from rsseg.geo.tiling import iter_windows  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / 'shared' / 'data'
+REAL = ['rasterio/RGB.byte.tif', 'rasterio/RGB2.byte.tif', 'rasterio/rgb1.tif',
+        'rasterio/rgb2.tif', 'rasterio/RGBA.uint16.tif', 'georef/spacenet/sample_geotiff.tif',
+        'georef/spacenet/road_mask_input.tif', 'georef/sen1floods11/Spain_7370579_S2Hand.tif',
+        'georef/nc-landsat/landsat_multiband.tif']
+
+
+def find_scenes(tmp: Path) -> Tuple[Dict[str, List[str]], str]:
+    """Scenes grouped by band count and dtype (one tiler domain each): real ones when ../shared/data exists, else generated."""
+    paths = [str(SHARED / p) for p in REAL if (SHARED / p).is_file()]
+    source = 'real (../shared/data)'
+    if not paths:
+        source = 'generated'
+        paths = [str(_generate(tmp / f'gen{i}.tif', 1024, seed=i)) for i in range(4)]
+    groups: Dict[str, List[str]] = {}
+    for p in paths:
+        with rasterio.open(p) as src:
+            groups.setdefault(f'{src.count}x{src.dtypes[0]}', []).append(p)
+    return groups, source
+
+
+def _generate(path: Path, size: int, seed: int) -> Path:
+    from rasterio.transform import from_origin
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    data = np.stack([(np.sin(xx / (20 + 7 * b)) * 60 + yy / size * 120 + rng.normal(0, 8, (size, size)))
+                     .clip(1, 255) for b in range(3)]).astype(np.uint8)
+    with rasterio.open(path, 'w', driver='GTiff', width=size, height=size, count=3, dtype='uint8', nodata=0,
+                       crs='EPSG:32632', transform=from_origin(500000, 5000000, 0.5, 0.5), tiled=True,
+                       compress='deflate') as dst:
+        dst.write(data)
+    return path
+
+
+def scene_megapixels(paths: Sequence[str]) -> float:
+    total = 0.0
+    for p in paths:
+        with rasterio.open(p) as src:
+            total += src.width * src.height / 1e6
+    return total
+
+
+def run_tiler(groups: Dict[str, List[str]], out: Path, chip: int, stride: int, min_valid: float, compress: str,
+              workers: int) -> Tuple[float, Dict[str, list]]:
+    """Seconds for the tiler over all groups (fresh output), and the chips written per scene path."""
+    shutil.rmtree(out, ignore_errors=True)
+    chips: Dict[str, list] = {}
+    t0 = time.perf_counter()
+    for dtype, paths in groups.items():
+        scenes = [Scene(Path(p).stem, p) for p in paths]
+        report = tile_scenes(scenes, str(out / dtype), TileConfig(chip=chip, stride=stride, min_valid=min_valid,
+                                                                  compress=compress), workers=workers,
+                             progress=False)
+        manifest = json.loads(report.manifest.read_text())
+        for p in paths:
+            chips[p] = [c['window'] for c in manifest['chips'] if c['scene'] == Path(p).stem]
+    return time.perf_counter() - t0, chips
+
+
+def run_naive(groups: Dict[str, List[str]], out: Path, chip: int, stride: int, min_valid: float,
+              compress: str) -> Tuple[float, int]:
+    """A straightforward per-window read + mask + write loop (one process, same windows/profile/codec)."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    written = 0
+    t0 = time.perf_counter()
+    with rasterio.Env(**CHIP_ENV):
+        for paths in groups.values():
+            for p in paths:
+                with rasterio.open(p) as src:
+                    profile = chip_profile(src.dtypes[0], src.count, chip, chip, src.crs.to_wkt() if src.crs else None,
+                                           src.nodata, compress)
+                    for w in iter_windows(src.width, src.height, chip, stride):
+                        data = src.read(window=w)
+                        valid = src.dataset_mask(window=w) > 0
+                        if not valid.any() or valid.mean() < min_valid:
+                            continue
+                        prof = dict(profile, width=int(w.width), height=int(w.height),
+                                    transform=src.window_transform(w))
+                        name = out / f'{Path(p).stem}_r{w.row_off}_c{w.col_off}.tif'
+                        with rasterio.open(name, 'w', **prof) as dst:
+                            dst.write(data)
+                        written += 1
+    return time.perf_counter() - t0, written
+
+
+def run_codec_floor(groups: Dict[str, List[str]], chips: Dict[str, list], chip: int, compress: str) -> float:
+    """Decode each scene once + encode exactly the tiler's chips with the same profile, in memory; seconds."""
+    elapsed = 0.0
+    with rasterio.Env(**CHIP_ENV):
+        for paths in groups.values():
+            for p in paths:
+                t0 = time.perf_counter()
+                with rasterio.open(p) as src:
+                    data = src.read()
+                    profile = chip_profile(src.dtypes[0], src.count, chip, chip, src.crs.to_wkt() if src.crs else None,
+                                           src.nodata, compress)
+                    affine = src.transform
+                elapsed += time.perf_counter() - t0
+                pieces = [(np.ascontiguousarray(data[:, r:r + h, c:c + w]),
+                           rasterio.windows.transform(rasterio.windows.Window(c, r, w, h), affine))
+                          for c, r, w, h in chips[p]]
+                t0 = time.perf_counter()
+                for piece, tf in pieces:
+                    prof = dict(profile, width=piece.shape[2], height=piece.shape[1], transform=tf)
+                    if piece.shape[1] % 16 or piece.shape[2] % 16:
+                        prof.update(tiled=False, blockysize=piece.shape[1])
+                        prof.pop('blockxsize', None)
+                    with MemoryFile() as mf, mf.open(**prof) as dst:
+                        dst.write(piece)
+                elapsed += time.perf_counter() - t0
+    return elapsed
+
+
+def bench(args: argparse.Namespace) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix='bench_tiler_', dir=args.tmp))
+    try:
+        groups, source = find_scenes(tmp)
+        mp = sum(scene_megapixels(p) for p in groups.values())
+        results = []
+        for setting in args.settings:
+            chip, stride = (int(v) for v in setting.split('/'))
+            row = dict(chip=chip, stride=stride)
+            times: Dict[str, List[float]] = {'tiler': [], 'tiler_1worker': [], 'naive': [], 'codec_floor': []}
+            for _ in range(args.repeat):
+                t, chips = run_tiler(groups, tmp / 'tiler', chip, stride, args.min_valid, args.compress, args.workers)
+                times['tiler'].append(t)
+                if args.workers > 1:
+                    times['tiler_1worker'].append(run_tiler(groups, tmp / 'tiler1', chip, stride, args.min_valid,
+                                                            args.compress, 1)[0])
+                t, written = run_naive(groups, tmp / 'naive', chip, stride, args.min_valid, args.compress)
+                times['naive'].append(t)
+                times['codec_floor'].append(run_codec_floor(groups, chips, chip, args.compress))
+            n_chips = sum(len(v) for v in chips.values())
+            assert written == n_chips, f'naive wrote {written} chips, the tiler {n_chips}'
+            for key, vals in times.items():
+                if vals:
+                    sec = statistics.median(vals)
+                    row[key] = dict(seconds=round(sec, 3), mp_per_s=round(mp / sec, 2))
+            row['chips'] = n_chips
+            row['chip_megapixels'] = round(sum(w * h for v in chips.values() for _, _, w, h in v) / 1e6, 2)
+            row['ratio_vs_naive'] = round(row['naive']['seconds'] / row['tiler']['seconds'], 2)
+            row['ratio_vs_codec_floor'] = round(row['codec_floor']['seconds'] / row['tiler']['seconds'], 2)
+            if 'tiler_1worker' in row:
+                row['ratio_vs_naive_1worker'] = round(row['naive']['seconds'] / row['tiler_1worker']['seconds'], 2)
+                row['ratio_vs_codec_floor_1worker'] = round(
+                    row['codec_floor']['seconds'] / row['tiler_1worker']['seconds'], 2)
+            results.append(row)
+        return dict(benchmark='tiler', scenes=source, scene_groups={k: [Path(p).name for p in v]
+                                                                      for k, v in groups.items()},
+                    scene_megapixels=round(mp, 2), workers=args.workers, compress=args.compress,
+                    min_valid=args.min_valid, repeat=args.repeat, machine=dict(
+                        cpus=os.cpu_count(), platform=platform.platform(), python=platform.python_version(),
+                        gdal=rasterio.__gdal_version__), goals=dict(vs_naive=3.0, vs_codec_floor=0.8),
+                    results=results)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_table(report: dict) -> None:
+    print(f"scenes: {report['scenes']}, {report['scene_megapixels']} MP source; workers={report['workers']}, "
+          f"compress={report['compress']}, median of {report['repeat']}")
+    print(f"{'chip/stride':>12} {'chips':>6} {'tiler MP/s':>11} {'1-worker':>9} {'naive MP/s':>11} "
+          f"{'floor MP/s':>11} {'x naive':>8} {'x floor':>8}")
+    for r in report['results']:
+        one = r.get('tiler_1worker', r['tiler'])['mp_per_s']
+        print(f"{r['chip']:>6}/{r['stride']:<5} {r['chips']:>6} {r['tiler']['mp_per_s']:>11} {one:>9} "
+              f"{r['naive']['mp_per_s']:>11} {r['codec_floor']['mp_per_s']:>11} {r['ratio_vs_naive']:>8} "
+              f"{r['ratio_vs_codec_floor']:>8}")
+    print('goals: tiler >= 3x naive, >= 0.8x codec floor')
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--settings', nargs='+', default=['256/256', '256/128'], help='chip/stride pairs')
+    p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
+    p.add_argument('--compress', default='deflate', choices=('deflate', 'lzw', 'zstd', 'none'))
+    p.add_argument('--min-valid', type=float, default=0.5)
+    p.add_argument('--repeat', type=int, default=3)
+    p.add_argument('--tmp', default=None, help='folder for temporary output (default: system temp)')
+    p.add_argument('--out', default=str(REPO / 'work_dirs' / 'bench'), help='folder for bench_tiler.json')
+    args = p.parse_args(argv)
+    warnings.simplefilter('ignore')
+    report = bench(args)
+    print_table(report)
+    print(json.dumps(report, indent=1))
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / 'bench_tiler.json').write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

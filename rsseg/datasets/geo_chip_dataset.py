@@ -1,0 +1,55 @@
+"""Datasets over raster chips described by an rsseg manifest."""
+import os.path as osp
+from typing import Callable, List, Optional
+
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+from .manifest import Manifest
+from .prepare import ensure_prepared
+
+
+@DATASETS.register_module()
+class GeoChipDataset(BaseSegDataset):
+    """Chips listed in a manifest (written by ``data_prep/tile_scenes.py`` or a converter).
+
+    Classes and palette come from the manifest; each sample carries its normalisation sidecar, scene and window so
+    :class:`~rsseg.datasets.transforms.LoadRasterImage` reads it exactly as the scene predictor will.
+
+    Args:
+        manifest: Path to ``manifest.json``.
+        split: Chips of this split only (``'train'``, ``'val'``, ``'test'``); all chips when None.
+        with_label: Attach label paths; False for the unlabelled target domain of UDA training.
+        prepare: Optional ``dict(type=NAME, **kwargs)`` naming a registered preparer that creates the manifest
+            when it does not exist yet (used by self-contained example configs).
+        **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments (``pipeline``, ``test_mode``...).
+    """
+
+    def __init__(self, manifest: str, split: Optional[str] = None, with_label: bool = True,
+                 prepare: Optional[dict] = None, pipeline: Optional[List[Callable]] = None, **kwargs) -> None:
+        if prepare:
+            ensure_prepared(manifest, prepare)
+        self.manifest_path = manifest
+        self.manifest = Manifest.load(manifest)
+        self.split = split
+        self.with_label = with_label
+        metainfo = dict(classes=tuple(self.manifest.classes), palette=[list(c) for c in self.manifest.palette])
+        metainfo.update(kwargs.pop('metainfo', None) or {})
+        super().__init__(ann_file=manifest, metainfo=metainfo, pipeline=pipeline or [],
+                         ignore_index=self.manifest.ignore_index, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        root = osp.dirname(osp.abspath(self.manifest_path))
+        stats = osp.join(root, self.manifest.norm_stats) if self.manifest.norm_stats else None
+        chips = self.manifest.select(self.split)
+        if not chips:
+            raise ValueError(f'{self.manifest_path}: no chips in split {self.split!r}')
+        data_list = []
+        for chip in chips:
+            labelled = self.with_label and chip.ann is not None
+            data_list.append(dict(
+                img_path=osp.join(root, chip.img),
+                seg_map_path=osp.join(root, chip.ann) if labelled else None,
+                label_map=self.label_map, reduce_zero_label=self.reduce_zero_label, seg_fields=[],
+                norm_stats=stats, scene=chip.scene, window=chip.window))
+        return data_list

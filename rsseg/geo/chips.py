@@ -1,0 +1,81 @@
+"""Writing chip GeoTIFFs: CRS, window transform and nodata kept; written to a temporary name, then renamed."""
+import os
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import rasterio
+from affine import Affine
+
+from .io import PathLike
+
+COMPRESSIONS = ('deflate', 'lzw', 'zstd', 'none')
+# Options every chip writer (tiler, naive baseline, codec floor in bench/) shares.
+CHIP_ENV = dict(GDAL_TIFF_INTERNAL_MASK=True, GDAL_PAM_ENABLED=False)
+
+
+def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[str], nodata: Optional[float],
+                 compress: str = 'deflate') -> dict:
+    """GTiff creation profile of a chip (no transform: set per chip).
+
+    Chips whose sides are multiples of 16 are tiled (blocks of up to 256 px), others stored in one strip.
+    """
+    if compress not in COMPRESSIONS:
+        raise ValueError(f'unknown chip compression {compress!r}; use one of {COMPRESSIONS}')
+    profile = dict(driver='GTiff', dtype=dtype, count=count, height=height, width=width, crs=crs, nodata=nodata,
+                   interleave='pixel' if count > 1 else 'band')
+    if compress != 'none':
+        profile['compress'] = compress
+    if height % 16 == 0 and width % 16 == 0:
+        profile.update(tiled=True, blockxsize=min(256, width), blockysize=min(256, height))
+    else:
+        profile.update(tiled=False, blockysize=height)
+    return profile
+
+
+def temp_path(path: PathLike) -> Path:
+    """A temporary name in the same folder as ``path`` (hidden, ends with the writer's pid)."""
+    path = Path(path)
+    return path.with_name(f'.{path.name}.tmp{os.getpid()}')
+
+
+def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affine,
+               mask: Optional[np.ndarray] = None, colormap: Optional[Dict[int, Tuple[int, ...]]] = None,
+               tags: Optional[Dict[str, str]] = None) -> None:
+    """Write a (C, H, W) chip atomically.
+
+    Args:
+        path: Destination ``.tif``.
+        data: Pixels, (C, H, W), in the profile's dtype.
+        profile: From :func:`chip_profile` (height/width are taken from ``data``).
+        transform: The chip window's transform (``src.window_transform(window)``).
+        mask: Optional (H, W) bool validity written as an internal mask band (for sources masked without a
+            nodata value).
+        colormap: Optional colour table for band 1 (label chips).
+        tags: Optional dataset tags.
+    """
+    tmp = temp_path(path)
+    prof = dict(profile, height=data.shape[1], width=data.shape[2], transform=transform)
+    if prof.get('tiled') and (data.shape[1] % 16 or data.shape[2] % 16):
+        prof.update(tiled=False, blockysize=data.shape[1])
+        prof.pop('blockxsize', None)
+    try:
+        with rasterio.open(tmp, 'w', **prof) as dst:
+            dst.write(data)
+            if mask is not None:
+                dst.write_mask(mask.astype(np.uint8) * 255)
+            if colormap is not None:
+                dst.write_colormap(1, colormap)
+            if tags:
+                dst.update_tags(**tags)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def label_colormap(palette: Sequence[Sequence[int]], ignore_index: int = 255) -> Dict[int, Tuple[int, ...]]:
+    """A GDAL colour table from class colours; the ignore index is transparent."""
+    cmap = {i: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(palette)}
+    cmap[ignore_index] = (0, 0, 0, 0)
+    return cmap

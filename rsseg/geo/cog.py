@@ -1,0 +1,236 @@
+"""Cloud-Optimised GeoTIFF output, written the rio-cogeo way, and its validation.
+
+Rows are streamed into a temporary tiled GeoTIFF one full row of 512x512 blocks at a time (block-aligned, so no
+block is ever rewritten), overviews are built into it (nearest or mode for class maps), and it is copied with
+``COPY_SRC_OVERVIEWS`` into the COG layout under a temporary name in the destination folder, then renamed: a killed
+run never leaves a partial output under the final name. The finished file carries :data:`COMPLETE_TAG`, which
+resuming callers check with :func:`is_complete`.
+"""
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.rio.overview import get_maximum_overview_level
+from rasterio.shutil import copy as rio_copy
+from rasterio.windows import Window
+
+from .errors import GeoError, RasterReadError
+
+PathLike = Union[str, Path]
+COMPLETE_TAG = 'RSSEG_COMPLETE'
+COG_BLOCKSIZE = 512
+COMPRESSIONS = ('deflate', 'zstd', 'lzw')
+Colormap = Dict[int, Tuple[int, int, int, int]]
+
+
+def palette_colormap(palette: Sequence[Sequence[int]], nodata: Optional[int] = 255) -> Colormap:
+    """GDAL colour table for a class map: one opaque RGB colour per class, ``nodata`` transparent."""
+    cmap: Colormap = {i: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(palette)}
+    if nodata is not None:
+        cmap[int(nodata)] = (0, 0, 0, 0)
+    return cmap
+
+
+def temp_name(path: PathLike, kind: str = 'tmp') -> Path:
+    """A hidden temporary name beside ``path`` (same folder, so ``os.replace`` is atomic), unique per process."""
+    path = Path(path)
+    return path.with_name(f'.{path.name}.{kind}{os.getpid()}.tif')
+
+
+def is_complete(path: PathLike) -> bool:
+    """Whether ``path`` is a readable raster finished by :class:`CogWriter` (it carries :data:`COMPLETE_TAG`)."""
+    if not Path(path).is_file():
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                return src.tags().get(COMPLETE_TAG) == '1'
+    except RasterioIOError:
+        return False
+
+
+def validate_cog(path: PathLike, strict: bool = False) -> Tuple[bool, List[str], List[str]]:
+    """Check ``path`` with rio-cogeo's validator (the rasterio port of GDAL's ``validate_cloud_optimized_geotiff``).
+
+    Returns:
+        ``(is_valid, errors, warnings)`` as :func:`rio_cogeo.cogeo.cog_validate` gives them.
+    """
+    from rio_cogeo.cogeo import cog_validate
+    if not Path(path).is_file():
+        raise RasterReadError(path, 'file does not exist')
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)
+            return cog_validate(str(path), strict=strict, quiet=True)
+    except RasterioIOError as exc:
+        raise RasterReadError(path, f'not a readable raster ({exc})') from None
+
+
+class CogWriter:
+    """Stream rows of a raster into a COG at ``path``.
+
+    Write rows in order with :meth:`write_rows` (any number of rows per call), then :meth:`close`. Used as a context
+    manager, an exception inside the block removes every temporary file and leaves ``path`` untouched.
+
+    Args:
+        path: Destination ``.tif``; its folder must exist.
+        width: Raster width.
+        height: Raster height.
+        count: Number of bands.
+        dtype: Band data type.
+        crs: CRS (anything rasterio accepts) or None for a raster without georeferencing.
+        transform: Affine pixel-to-CRS transform (ignored without ``crs``).
+        nodata: Nodata value (255 for uint8 class maps); also the fill of rows never written.
+        compress: ``'deflate'`` or ``'zstd'`` (``'lzw'`` also accepted).
+        overview_resampling: ``'nearest'`` or ``'mode'`` for class maps, ``'average'`` for continuous bands.
+        colormap: GDAL colour table for band 1 (see :func:`palette_colormap`).
+        class_names: Class names, stored as the band tag ``CLASSES`` (comma separated, as rsseg's label rasters)
+            and as the dataset tag ``CLASS_NAMES`` (a JSON list, unambiguous when names contain commas).
+        tags: Extra dataset tags.
+        scale: Band scale factor (e.g. 0.01 for a confidence stored as uint8 percent).
+        description: Band description.
+        blocksize: Tile size (512 as rio-cogeo's profiles).
+        overviews: Build overviews (off for intermediate rasters nobody looks at).
+    """
+
+    def __init__(self, path: PathLike, width: int, height: int, *, count: int = 1, dtype: str = 'uint8',
+                 crs: object = None, transform: object = None, nodata: Optional[float] = 255,
+                 compress: str = 'deflate', overview_resampling: str = 'nearest', colormap: Optional[Colormap] = None,
+                 class_names: Optional[Sequence[str]] = None, tags: Optional[Dict[str, object]] = None,
+                 scale: Optional[float] = None, description: Optional[str] = None,
+                 blocksize: int = COG_BLOCKSIZE, overviews: bool = True) -> None:
+        if compress.lower() not in COMPRESSIONS:
+            raise ValueError(f'unsupported compression {compress!r}; choose one of {COMPRESSIONS}')
+        self.path = Path(path)
+        self.width, self.height, self.count, self.blocksize = int(width), int(height), int(count), int(blocksize)
+        self.compress, self.nodata = compress.upper(), nodata
+        self.overview_resampling = Resampling[overview_resampling]
+        self._tmp, self._out_tmp = temp_name(self.path, 'part'), temp_name(self.path, 'tmp')
+        self._overviews = overviews
+        self._extras = dict(colormap=colormap, class_names=list(class_names or []), tags=dict(tags or {}),
+                            scale=scale, description=description)
+        fill = 0 if nodata is None or np.isnan(nodata) else nodata
+        self._buf = np.full((self.count, self.blocksize, self.width), fill, dtype)
+        self._next_row = self._flushed = self._filled = 0
+        self._dst = self._open_intermediate(dtype, crs, transform)
+
+    def _open_intermediate(self, dtype: str, crs: object, transform: object) -> rasterio.io.DatasetWriter:
+        """Open the tiled temporary GeoTIFF the rows go into."""
+        profile = dict(driver='GTiff', width=self.width, height=self.height, count=self.count, dtype=dtype,
+                       nodata=self.nodata, tiled=True, blockxsize=self.blocksize, blockysize=self.blocksize,
+                       compress=self.compress, interleave='pixel', BIGTIFF='IF_SAFER')
+        if crs is not None:
+            profile.update(crs=crs, transform=transform)
+        if self._extras['colormap']:
+            profile['photometric'] = 'palette'
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', NotGeoreferencedWarning)
+                dst = rasterio.open(self._tmp, 'w', **profile)
+        except (RasterioIOError, OSError) as exc:
+            raise GeoError(self.path.parent, f'cannot write output here ({exc})') from None
+        if self._extras['colormap']:
+            dst.write_colormap(1, self._extras['colormap'])  # before any pixel: TIFF tags are fixed once data flows
+        return dst
+
+    def write_rows(self, row: int, data: np.ndarray) -> None:
+        """Write rows ``[row, row + n)``; ``data`` is (n, width) or (count, n, width) and rows come in order."""
+        data = data[None] if data.ndim == 2 else data
+        if row != self._next_row:
+            raise ValueError(f'rows must be written in order: expected row {self._next_row}, got {row}')
+        if data.shape[0] != self.count or data.shape[2] != self.width or row + data.shape[1] > self.height:
+            raise ValueError(f'rows of shape {data.shape} do not fit a {self.count}x{self.height}x{self.width} raster')
+        done = 0
+        while done < data.shape[1]:
+            take = min(self.blocksize - self._filled, data.shape[1] - done)
+            self._buf[:, self._filled:self._filled + take] = data[:, done:done + take]
+            self._filled += take
+            done += take
+            if self._filled == self.blocksize or self._flushed + self._filled == self.height:
+                self._flush()
+        self._next_row += data.shape[1]
+
+    def _flush(self) -> None:
+        """Write the buffered rows: one whole row of blocks (or the raster's last, shorter one)."""
+        window = Window(0, self._flushed, self.width, self._filled)
+        self._dst.write(self._buf[:, :self._filled], window=window)
+        self._flushed += self._filled
+        self._filled = 0
+
+    def close(self) -> Path:
+        """Finish: overviews, colour table and tags, COG copy under a temporary name, rename to ``path``."""
+        if self._next_row != self.height:
+            self.abort()
+            raise ValueError(f'{self.path}: only {self._next_row} of {self.height} rows were written')
+        try:
+            self._finish_intermediate()
+            rio_copy(str(self._tmp), str(self._out_tmp), driver='GTiff', copy_src_overviews=True, tiled=True,
+                     blockxsize=self.blocksize, blockysize=self.blocksize, compress=self.compress, interleave='pixel',
+                     BIGTIFF='IF_SAFER')
+            os.replace(self._out_tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._remove(self._tmp)
+        return self.path
+
+    def _finish_intermediate(self) -> None:
+        """Build overviews and set colour table, tags and band metadata on the intermediate file, then close it."""
+        dst, extras = self._dst, self._extras
+        levels = get_maximum_overview_level(self.width, self.height, minsize=self.blocksize) if self._overviews else 0
+        if levels:
+            dst.build_overviews([2 ** j for j in range(1, levels + 1)], self.overview_resampling)
+        if extras['description']:
+            dst.set_band_description(1, extras['description'])
+        if extras['scale'] is not None:
+            dst.scales = [extras['scale']] * self.count
+        tags = {str(k): str(v) for k, v in extras['tags'].items()}
+        if extras['class_names']:
+            dst.update_tags(1, CLASSES=','.join(extras['class_names']))
+            tags['CLASS_NAMES'] = json.dumps(extras['class_names'])
+        tags.update(OVERVIEW_RESAMPLING=self.overview_resampling.name.upper(), **{COMPLETE_TAG: '1'})
+        dst.update_tags(**tags)
+        dst.close()
+
+    def abort(self) -> None:
+        """Close and delete the temporary files; ``path`` is left as it was."""
+        if not self._dst.closed:
+            self._dst.close()
+        for tmp in (self._tmp, self._out_tmp):
+            self._remove(tmp)
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        """Delete ``path`` and GDAL's side files if they exist."""
+        for p in (path, Path(f'{path}.aux.xml'), Path(f'{path}.ovr')):
+            if p.exists():
+                p.unlink()
+
+    def __enter__(self) -> 'CogWriter':
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._dst.closed:
+            self.close()
+
+
+def write_cog(path: PathLike, data: np.ndarray, *, crs: object = None, transform: object = None,
+              nodata: Optional[float] = 255, **kwargs: object) -> Path:
+    """Write a whole (H, W) or (C, H, W) array as a COG; keyword arguments as :class:`CogWriter`.
+
+    Meant for rasters that fit in memory; the scene predictor streams rows through :class:`CogWriter` instead.
+    """
+    data = data[None] if data.ndim == 2 else data
+    with CogWriter(path, data.shape[2], data.shape[1], count=data.shape[0], dtype=data.dtype.name, crs=crs,
+                   transform=transform, nodata=nodata, **kwargs) as writer:  # type: ignore[arg-type]
+        writer.write_rows(0, data)
+    return Path(path)

@@ -1,0 +1,82 @@
+"""Colour-coded label images (RGB or palette PNG/TIFF) → uint8 class-index GeoTIFFs aligned with their image."""
+import os
+from pathlib import Path
+from typing import Optional, Tuple, Union
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+
+from rsseg.datasets.palette import Palette
+
+from .errors import GeoError
+from .io import open_raster
+
+PathLike = Union[str, Path]
+
+
+def read_color_mask(path: PathLike, out_shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """Read a colour mask as (H, W, 3) uint8 RGB; palette ('P') images are expanded through their colour table.
+
+    Args:
+        path: Mask file.
+        out_shape: Resample (nearest) to this (H, W) while reading; None keeps the stored size.
+    """
+    with open_raster(path) as src:
+        kwargs = dict(out_shape=out_shape, resampling=Resampling.nearest) if out_shape else {}
+        if src.count == 1:
+            try:
+                cmap = src.colormap(1)
+            except ValueError:
+                raise GeoError(path, 'single-band mask without a colour table: expected an RGB or palette image')
+            lut = np.zeros((256, 3), np.uint8)
+            for index, rgba in cmap.items():
+                lut[index] = rgba[:3]
+            return lut[src.read(1, **kwargs)]
+        if src.count < 3:
+            raise GeoError(path, f'{src.count}-band mask: expected an RGB or palette image')
+        return np.moveaxis(src.read([1, 2, 3], **kwargs), 0, -1)
+
+
+def convert_color_mask(image: PathLike, mask: PathLike, palette: Palette, out: PathLike,
+                       resize: bool = False) -> np.ndarray:
+    """Encode ``mask`` with ``palette`` and write a uint8 label GeoTIFF on ``image``'s grid (atomically).
+
+    Args:
+        image: The image the mask labels (its size, CRS and transform are copied).
+        mask: Colour-coded mask.
+        palette: Class colours and ignore colours.
+        out: Output GeoTIFF path.
+        resize: Allow a mask stored at another size than its image (nearest resampling); refused otherwise.
+
+    Returns:
+        The (H, W) class-index array written.
+    """
+    with open_raster(image) as img:
+        shape, crs, transform = (img.height, img.width), img.crs, img.transform
+    with open_raster(mask) as m:
+        mask_shape = (m.height, m.width)
+    if mask_shape != shape and not resize:
+        raise GeoError(mask, f'mask is {mask_shape[1]}x{mask_shape[0]} px but its image {image} is '
+                             f'{shape[1]}x{shape[0]} px (pass resize=True / --resize to resample it)')
+    labels = palette.encode(read_color_mask(mask, shape if mask_shape != shape else None), where=str(mask))
+    write_label_raster(out, labels, crs, transform, palette)
+    return labels
+
+
+def write_label_raster(out: PathLike, labels: np.ndarray, crs, transform, palette: Optional[Palette] = None,
+                       nodata: int = 255) -> None:
+    """Write a uint8 class-index GeoTIFF (DEFLATE, tiled, colour table) via a temporary name."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f'.{out.name}.tmp{os.getpid()}')
+    profile = dict(driver='GTiff', height=labels.shape[0], width=labels.shape[1], count=1, dtype='uint8',
+                   nodata=nodata, compress='deflate', tiled=labels.shape[0] >= 256 and labels.shape[1] >= 256)
+    if crs is not None:
+        profile.update(crs=crs, transform=transform)
+    with rasterio.open(tmp, 'w', **profile) as dst:
+        dst.write(labels, 1)
+        if palette is not None:
+            dst.write_colormap(1, {i: tuple(c) + (255,) for i, c in enumerate(palette.colors)})
+            dst.update_tags(1, CLASSES=','.join(palette.classes))
+    os.replace(tmp, out)

@@ -1,0 +1,14 @@
+"""rsseg models: ST-DASegNet's segmentor, DDM neck, discriminators, losses and paired data preprocessor.
+
+Every class registers into ``mmseg.registry.MODELS`` on import.
+"""
+from .data_preprocessor import PairedSegDataPreProcessor
+from .discriminators import AdaptSegDiscriminator
+from .losses import GANLoss, PseudoLabelCELoss
+from .necks import DomainDisentangleNeck
+from .segmentors import STDASegmentor
+
+__all__ = [
+    'PairedSegDataPreProcessor', 'AdaptSegDiscriminator', 'GANLoss', 'PseudoLabelCELoss', 'DomainDisentangleNeck',
+    'STDASegmentor'
+]

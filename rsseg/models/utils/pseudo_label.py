@@ -1,0 +1,93 @@
+"""ST-DASegNet's pseudo-labels and their per-pixel weights (pure tensor functions)."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+
+def fuse_teacher_probs(logits: Sequence[Tensor], mode: str = 'prob') -> Tensor:
+    """Combine the teachers' logits (N, C, H, W each) into one class-probability map.
+
+    Args:
+        logits: One logit map per teacher, same shape.
+        mode: ``'prob'``: mean of the teachers' softmax (an ensemble of probabilities); ``'logit'``: softmax of the
+            mean logits (what the reference code computes).
+
+    Returns:
+        (N, C, H, W) probabilities.
+    """
+    if mode == 'prob':
+        return torch.stack([x.softmax(dim=1) for x in logits]).mean(dim=0)
+    if mode == 'logit':
+        return torch.stack(list(logits)).mean(dim=0).softmax(dim=1)
+    raise ValueError(f"pseudo-label fuse mode must be 'prob' or 'logit', got {mode!r}")
+
+
+def confident_ratio(confidence: Tensor, threshold: float, valid: Optional[Tensor] = None,
+                    sync: bool = True) -> Tensor:
+    """Share ``r`` of (valid) pixels whose confidence is >= ``threshold``, as a 0-dim float tensor.
+
+    With ``sync`` and an initialised process group the counts are summed over all ranks first, so ``r`` is the share
+    over the global batch and data-parallel training computes exactly what one process with the whole batch would.
+    """
+    valid = torch.ones_like(confidence, dtype=torch.bool) if valid is None else valid
+    counts = torch.stack([((confidence >= threshold) & valid).sum(), valid.sum()]).to(torch.float64)
+    if sync and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(counts)
+    return (counts[0] / counts[1].clamp(min=1)).to(confidence.dtype)
+
+
+def pseudo_label_weights(labels: Tensor, confidence: Tensor, ratio: Tensor, rare_threshold: Optional[float] = 0.8,
+                         class_weight: Optional[Sequence[float]] = None) -> Tensor:
+    """Per-pixel weight of the pseudo-label loss.
+
+    Without ``class_weight`` every pixel gets ``r``. With it (the reference's class balancing), a pixel whose
+    confidence is >= ``rare_threshold`` gets ``r * class_weight[label]`` and every other pixel (or one whose product
+    is 0) gets ``0.5 * r``.
+
+    Args:
+        labels: (N, H, W) int64 pseudo-labels.
+        confidence: (N, H, W) probability of the pseudo-label.
+        ratio: ``r`` from :func:`confident_ratio` (0-dim tensor).
+        rare_threshold: Confidence from which the class weight applies (None: always).
+        class_weight: One weight per class, or None.
+
+    Returns:
+        (N, H, W) float weights.
+    """
+    weight = ratio.expand_as(confidence).to(confidence.dtype)
+    if class_weight is None:
+        return weight.clone()
+    cw = confidence.new_tensor(list(class_weight))
+    if int(labels.max()) >= cw.numel():
+        raise ValueError(f'pseudo-label class_weight has {cw.numel()} entries but labels reach {int(labels.max())}')
+    high = confidence >= rare_threshold if rare_threshold is not None else torch.ones_like(labels, dtype=torch.bool)
+    weighted = weight * cw[labels] * high
+    return torch.where(weighted == 0, 0.5 * weight, weighted)
+
+
+def make_pseudo_labels(probs: Tensor, threshold: float = 0.975, rare_threshold: Optional[float] = 0.8,
+                       class_weight: Optional[Sequence[float]] = None, valid: Optional[Tensor] = None,
+                       ignore_index: int = 255, sync: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+    """Pseudo-labels, per-pixel weights and the confident share ``r`` from a probability map.
+
+    Args:
+        probs: (N, C, H, W) class probabilities (e.g. from :func:`fuse_teacher_probs`).
+        threshold: Confidence counted as "confident" for ``r`` (0.975 in ST-DASegNet).
+        rare_threshold: See :func:`pseudo_label_weights` (0.8).
+        class_weight: See :func:`pseudo_label_weights`.
+        valid: (N, H, W) bool, False on padding; those pixels get ``ignore_index`` and weight 0.
+        ignore_index: Label for invalid pixels.
+        sync: Sum the counts behind ``r`` over distributed ranks.
+
+    Returns:
+        ``(labels (N, H, W) int64, weights (N, H, W), r (0-dim))``.
+    """
+    confidence, labels = probs.max(dim=1)
+    ratio = confident_ratio(confidence, threshold, valid, sync=sync)
+    weights = pseudo_label_weights(labels, confidence, ratio, rare_threshold, class_weight)
+    if valid is not None:
+        labels = labels.masked_fill(~valid, ignore_index)
+        weights = weights.masked_fill(~valid, 0.0)
+    return labels, weights, ratio

@@ -1,0 +1,95 @@
+"""Checkpoint loading with torch's safe (``weights_only``) unpickler kept on.
+
+A checkpoint is a pickle: loading one that someone handed you must not run their code. mmengine 0.10.x calls
+``torch.load`` without ``weights_only``; torch >= 2.6 then defaults to the safe unpickler, which refuses the few
+non-tensor types mmengine itself writes (the message hub's ``HistoryBuffer`` and numpy scalars/arrays). We allow
+exactly those, resolve ``getattr`` only for ``HistoryBuffer``'s statistics methods, and turn any other refusal into a
+clear error that names the file and the offending global.
+"""
+import os.path as osp
+import pickle
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+_HISTORY_BUFFER_METHODS = frozenset({'min', 'max', 'current', 'mean'})
+
+
+class CheckpointRefusedError(RuntimeError):
+    """A checkpoint holds objects outside the allow-list of types mmengine writes."""
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Callable:
+    """Stand-in for ``builtins.getattr`` inside checkpoints: only ``HistoryBuffer.<statistic>`` resolves."""
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(f'getattr({obj!r}, {name!r}) is not allowed in a checkpoint')
+
+
+def _safe_globals() -> list:
+    """The globals mmengine's own checkpoints need, under their numpy 2 and numpy 1 names."""
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    return [
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        type(np.dtype(np.float64)),
+        type(np.dtype(np.int64)),
+        type(np.dtype(np.float32)),
+        type(np.dtype(np.int32)),
+        multiarray._reconstruct,
+        multiarray.scalar,
+        (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+        (multiarray.scalar, 'numpy.core.multiarray.scalar'),
+        (_history_buffer_getattr, 'builtins.getattr'),
+    ]
+
+
+def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
+    """``torch.load`` with ``weights_only=True``; a refused global raises :class:`CheckpointRefusedError`."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = next((ln for ln in lines if 'GLOBAL' in ln or 'not allowed' in ln or 'blocked' in ln), lines[-1])
+        raise CheckpointRefusedError(
+            f'refusing to load checkpoint {filename}: it holds an object that is not a tensor, number, string or a '
+            f'type mmengine writes, so unpickling it could run code ({detail})') from None
+    except (RuntimeError, EOFError) as exc:
+        raise CheckpointRefusedError(f'checkpoint {filename} is not a readable torch checkpoint: {exc}') from None
+
+
+def install_safe_checkpoint_loading() -> None:
+    """Allow mmengine's checkpoint types for the safe unpickler and route local loads through it."""
+    torch.serialization.add_safe_globals(_safe_globals())
+    CheckpointLoader.register_scheme(prefixes='', loader=safe_torch_load, force=True)
+
+
+def check_checkpoint_matches(model: torch.nn.Module, filename: str, config: str = 'the config') -> None:
+    """Refuse a checkpoint written for another model: missing weights or shape mismatches raise ValueError.
+
+    mmengine only warns about such checkpoints and evaluates a partly random model; a user asking for a test
+    of checkpoint X with config Y wants to know that X is not Y's.
+    """
+    from mmengine.model import is_model_wrapper
+    model = model.module if is_model_wrapper(model) else model
+    ckpt = safe_torch_load(filename, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    mismatched = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}' for k, v in own.items()
+                  if k in state and hasattr(state[k], 'shape') and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or mismatched:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} of the model\'s {len(own)} weights missing (e.g. {missing[0]})')
+        if mismatched:
+            parts.append(f'{len(mismatched)} shape mismatch(es) (e.g. {mismatched[0]})')
+        raise ValueError(f'checkpoint {filename} does not match the model of {config}: {"; ".join(parts)}')

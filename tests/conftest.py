@@ -1,0 +1,51 @@
+"""Shared fixtures: repository paths, the real data in ../shared/data, small generated GeoTIFFs."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / 'shared' / 'data'
+TINY_CONFIG = REPO / 'configs' / 'source_only' / 'source-only_deeplabv3plus-r18-tiny_1xb4-100i_dubai-demo-128x128.py'
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line('markers', 'slow: takes more than a minute on 2 CPU cores')
+    config.addinivalue_line('markers', 'gpu: needs CUDA')
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> Path:
+    """``../shared/data`` (real rasters); tests using it skip with a reason when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f'real data folder {SHARED_DATA} (../shared/data) is absent')
+    return SHARED_DATA
+
+
+def run_tool(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run ``python <args>`` in the repository like a user would; returns the completed process."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def utm_raster(tmp_path: Path):
+    """Factory writing a small multi-band GeoTIFF in UTM 32N with a nodata value and a nodata corner."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    def make(name: str = 'scene.tif', count: int = 3, dtype: str = 'uint16', width: int = 96, height: int = 80,
+             nodata=0, seed: int = 0) -> Path:
+        rng = np.random.default_rng(seed)
+        hi = 255 if dtype == 'uint8' else 4000
+        data = rng.integers(1, hi, size=(count, height, width)).astype(dtype)
+        if nodata is not None:
+            data[:, :10, :12] = nodata
+        path = tmp_path / name
+        with rasterio.open(path, 'w', driver='GTiff', width=width, height=height, count=count, dtype=dtype,
+                           crs='EPSG:32632', transform=from_origin(500000, 5000000, 0.5, 0.5), nodata=nodata) as dst:
+            dst.write(data)
+        return path
+    return make

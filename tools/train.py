@@ -1,0 +1,68 @@
+"""Train a segmentor from an mmengine config: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]``.
+
+Shaped like mmseg's ``tools/train.py``; adds CPU multi-process training (gloo) for ``--launcher pytorch`` on machines
+without CUDA, AMP for multi-optimizer (adversarial) configs, and one-line errors for bad input.
+"""
+import argparse
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+from mmengine.config import Config, DictAction
+
+from rsseg.utils.cli import run_cli
+from rsseg.utils.runner import build_runner, load_config, setup_cpu_distributed
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train an rsseg / mmseg segmentor.')
+    parser.add_argument('config', help='training config file')
+    parser.add_argument('--work-dir', help='where to save logs and checkpoints (default: work_dirs/<config stem>)')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+                        help='resume from CKPT, or from the latest checkpoint in the work dir when no path is given')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config settings, e.g. train_cfg.max_iters=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher (use tools/dist_train.sh for torchrun)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    setup_cpu_distributed(cfg)
+    build_runner(cfg).train()
+    return 0
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch the optimizer wrapper(s) to ``AmpOptimWrapper``; multi-optimizer configs switch each one."""
+    wrappers = [cfg.optim_wrapper]
+    if 'constructor' in cfg.optim_wrapper and 'optimizer' not in cfg.optim_wrapper:
+        wrappers = [v for v in cfg.optim_wrapper.values() if isinstance(v, dict) and 'optimizer' in v]
+    for wrapper in wrappers:
+        if wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            continue
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def cli() -> None:
+    run_cli(main)
+
+
+if __name__ == '__main__':
+    cli()
