@@ -31,6 +31,19 @@ def run_tool(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.Com
 
 
 @pytest.fixture
+def run_main(capsys):
+    """Run a tool's ``main`` in-process through ``run_cli`` (no interpreter start-up); returns (code, out, err)."""
+    from rsseg.utils.cli import run_cli
+
+    def call(main, *args) -> tuple:
+        with pytest.raises(SystemExit) as exc:
+            run_cli(main, [str(a) for a in args])
+        captured = capsys.readouterr()
+        return exc.value.code, captured.out, captured.err
+    return call
+
+
+@pytest.fixture
 def utm_raster(tmp_path: Path):
     """Factory writing a small multi-band GeoTIFF in UTM 32N with a nodata value and a nodata corner."""
     import rasterio

@@ -62,7 +62,7 @@ else
     say "building mmcv $MMCV_VERSION with ops for $KEY (about 12 min on 2 cores; cached in $WHEEL_DIR)"
     mkdir -p "$WHEEL_DIR"
     TMP_DIR="$(mktemp -d "$WHEEL_DIR/.build.XXXX")"
-    MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${PIP[@]}" wheel -q --no-build-isolation --no-deps \
+    MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${PIP[@]}" wheel --no-build-isolation --no-deps \
       "mmcv==$MMCV_VERSION" -w "$TMP_DIR" || die "building mmcv $MMCV_VERSION failed (see pip's output above)"
     mv "$TMP_DIR"/mmcv-*.whl "$WHEEL_DIR"/ && rm -rf "$TMP_DIR"
     WHEEL="$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl | head -n1)"

@@ -41,6 +41,8 @@ class GeoChipDataset(BaseSegDataset):
     def load_data_list(self) -> List[dict]:
         root = osp.dirname(osp.abspath(self.manifest_path))
         stats = osp.join(root, self.manifest.norm_stats) if self.manifest.norm_stats else None
+        # per-scene statistics (tiler --norm-scope scene) override the domain sidecar for their scene's chips
+        by_scene = {k: osp.join(root, v) for k, v in (self.manifest.meta.get('norm_stats_by_scene') or {}).items()}
         chips = self.manifest.select(self.split)
         if not chips:
             raise ValueError(f'{self.manifest_path}: no chips in split {self.split!r}')
@@ -51,5 +53,5 @@ class GeoChipDataset(BaseSegDataset):
                 img_path=osp.join(root, chip.img),
                 seg_map_path=osp.join(root, chip.ann) if labelled else None,
                 label_map=self.label_map, reduce_zero_label=self.reduce_zero_label, seg_fields=[],
-                norm_stats=stats, scene=chip.scene, window=chip.window))
+                norm_stats=by_scene.get(chip.scene, stats), scene=chip.scene, window=chip.window))
         return data_list

@@ -182,7 +182,7 @@ class BlendAccumulator:
                 self._final_per_row[self._emit_row] == len(self.col_cuts) - 1:
             classes, conf = self._staged.pop(self._emit_row)
             self._count(-classes.nbytes - conf.nbytes)
-            yield self.row_cuts[self._emit_row], classes, conf
+            yield self.row_cuts[self._emit_row], classes, conf.astype(np.float32)
             self._emit_row += 1
 
     def _finish(self, rk: int, ck: int) -> None:
@@ -190,7 +190,7 @@ class BlendAccumulator:
         if rk not in self._staged:
             rows = self.row_cuts[rk + 1] - self.row_cuts[rk]
             self._staged[rk] = [np.full((rows, self.width), self.nodata, np.uint8),
-                                np.zeros((rows, self.width), np.float32)]
+                                np.zeros((rows, self.width), np.float16)]   # 5e-4 resolution is plenty for a confidence
             self._count(sum(a.nbytes for a in self._staged[rk]))
         classes, conf = self._staged[rk]
         c0, c1 = self.col_cuts[ck], self.col_cuts[ck + 1]

@@ -1,11 +1,12 @@
 """Writing chip GeoTIFFs: CRS, window transform and nodata kept; written to a temporary name, then renamed."""
 import os
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio.crs import CRS
 
 from .io import PathLike
 
@@ -14,11 +15,12 @@ COMPRESSIONS = ('deflate', 'lzw', 'zstd', 'none')
 CHIP_ENV = dict(GDAL_TIFF_INTERNAL_MASK=True, GDAL_PAM_ENABLED=False)
 
 
-def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[str], nodata: Optional[float],
-                 compress: str = 'deflate') -> dict:
+def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[Union[str, CRS]],
+                 nodata: Optional[float], compress: str = 'deflate') -> dict:
     """GTiff creation profile of a chip (no transform: set per chip).
 
-    Chips whose sides are multiples of 16 are tiled (blocks of up to 256 px), others stored in one strip.
+    Chips whose sides are multiples of 16 are tiled (blocks of up to 256 px), others stored in one strip. Pass the
+    CRS as a :class:`~rasterio.crs.CRS` when writing many chips: a WKT string is parsed again for every file.
     """
     if compress not in COMPRESSIONS:
         raise ValueError(f'unknown chip compression {compress!r}; use one of {COMPRESSIONS}')

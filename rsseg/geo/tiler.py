@@ -670,10 +670,11 @@ def _tile(job: _Job, written: List[str]) -> dict:
         if ds is not img:
             ds.close()
     labels = _read_labels(job, union, valid) if scene.label else None
-    profile = chip_profile(info.dtype, len(info.bands), config.chip[0], config.chip[1], grid.crs, info.nodata,
+    crs = grid.rio_crs  # parsed once: a WKT string in the profile would be parsed again for every chip (~5 ms)
+    profile = chip_profile(info.dtype, len(info.bands), config.chip[0], config.chip[1], crs, info.nodata,
                            config.compress)
     coding = config.coding
-    lbl_profile = chip_profile('uint8', 1, config.chip[0], config.chip[1], grid.crs, 255, config.compress)
+    lbl_profile = chip_profile('uint8', 1, config.chip[0], config.chip[1], crs, 255, config.compress)
     cmap = label_colormap(coding.colors or default_colors(coding.num_classes)) if coding and labels is not None \
         else None
     records = []

@@ -90,23 +90,29 @@ def test_file_prediction_equals_in_memory_prediction(predictor, tmp_path: Path) 
     np.testing.assert_array_equal(_read(predictor.predict_scene(scene, tmp_path / 'out').output), classes)
 
 
-def test_strip_size_does_not_change_the_result(model_files, tmp_path: Path) -> None:
+def test_batching_and_read_ahead_do_not_change_the_result(model_files, tmp_path: Path) -> None:
+    """Batches spanning window rows, one window per batch, deep or shallow read-ahead: the same maps."""
     scene = write_scene(tmp_path / 'tall.tif', width=140, height=300, nodata_box=(100, 40, 60, 60))
     outs = []
-    for strip_rows, batch in ((1, 3), (100, 5)):
-        p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=40, overlap=0.25,
-                           strip_rows=strip_rows, batch_size=batch, progress=False)
-        out = tmp_path / f'strips{strip_rows}'
+    for batch, prefetch in ((1, 1), (7, 4)):
+        p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=40, overlap=0.25, batch_size=batch,
+                           prefetch=prefetch, progress=False)
+        out = tmp_path / f'b{batch}'
         p.predict_scene(scene, out, confidence=True)
         outs.append((_read(out / 'tall.tif'), _read(out / 'tall.confidence.tif')))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
 
 
-def test_memory_held_does_not_depend_on_scene_height(predictor) -> None:
-    for height in (500, 50_000):
-        *_, capacity = predictor._strips(height, 300)
-        assert capacity == predictor.window  # one window row of probabilities, whatever the height
+def test_blending_memory_does_not_depend_on_scene_height(model_files, tmp_path: Path) -> None:
+    p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=48, overlap=0.25, progress=False)
+    peaks = []
+    for height in (48 + 36 * 2, 48 + 36 * 8):          # no shifted last window row: the same cell geometry
+        scene = write_scene(tmp_path / f'h{height}.tif', width=1200, height=height, nodata=None)
+        peaks.append(p.predict_scene(scene, tmp_path / 'out').stats['blend_peak_mb'])
+    assert peaks[1] == pytest.approx(peaks[0], rel=0.05)
+    strip_buffer = (4 * 4 + 4 + 1) * 1200 * 48 / 2 ** 20     # a whole-width window row of sums, weights, validity
+    assert peaks[0] < 0.6 * strip_buffer
 
 
 def test_windows_entirely_nodata_skip_the_model(predictor, tmp_path: Path, monkeypatch) -> None:

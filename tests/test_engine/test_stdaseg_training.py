@@ -66,7 +66,7 @@ class Capture(Hook):
         self.iter = runner.iter
         self.state = copy.deepcopy(model.state_dict())
         self.optim = copy.deepcopy(runner.optim_wrapper.state_dict())
-        self.lrs = {k: v[0] for k, v in runner.optim_wrapper.get_lr().items()}
+        self.lrs = {k.rsplit('.', 1)[0]: v[0] for k, v in runner.optim_wrapper.get_lr().items()}  # 'backbone.lr'
 
 
 class TestTinyConfig:

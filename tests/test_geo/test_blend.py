@@ -75,7 +75,7 @@ def test_identical_window_predictions_blend_to_themselves_everywhere_including_t
     for mode in ('hann', 'pyramid', 'uniform'):
         cls, conf, _ = _blend(70, 90, 32, 20, probs, mode=mode)
         np.testing.assert_array_equal(cls, field.argmax(0))
-        np.testing.assert_allclose(conf, field.max(0), rtol=1e-5)  # divided by the weight sum: no darkening
+        np.testing.assert_allclose(conf, field.max(0), atol=5e-4)  # divided by the weight sum: no darkening
 
 
 def test_result_does_not_depend_on_when_rows_are_flushed() -> None:
@@ -98,7 +98,7 @@ def test_result_does_not_depend_on_when_rows_are_flushed() -> None:
             full[:, r:r + 24, c:c + 24] += probs(r, c, 24, 24) * weight
             wsum[r:r + 24, c:c + 24] += weight
     np.testing.assert_array_equal(eager[0], full.argmax(0))      # the whole-scene reference buffer
-    np.testing.assert_allclose(eager[1], full.max(0) / wsum, rtol=1e-6)
+    np.testing.assert_allclose(eager[1], full.max(0) / wsum, atol=5e-4)         # float16 staging
 
 
 def test_memory_held_is_the_overlap_band_not_the_scene() -> None:

@@ -446,3 +446,44 @@ class TestAlpha:
         assert len(m.chips) == 4 and all(c.valid_fraction == 1.0 for c in m.chips)
         with rasterio.open(report.manifest.parent / m.chips[0].img) as c:
             assert (c.read(1) == 0).all()  # the NIR band's zeros are data
+
+
+class TestDatasetReadsChips:
+
+    @pytest.fixture(autouse=True)
+    def _mmseg_scope(self):
+        from mmengine.registry import init_default_scope
+        init_default_scope('mmseg')
+
+    def test_geochipdataset_loads_tiler_output(self, tmp_path):
+        from rsseg.datasets import GeoChipDataset
+        img, lab = make_scene(tmp_path / 'in', 's', nodata_corner=(20, 30))
+        report = _tile([Scene('s', str(img), str(lab))], tmp_path / 'out', min_valid=0.2, splits=(1.0, 0.0, 0.0))
+        ds = GeoChipDataset(manifest=str(report.manifest), split='train',
+                            pipeline=[dict(type='LoadRasterImage'), dict(type='LoadRasterAnnotation')])
+        stats = NormStats.load(report.manifest.parent / 'norm_stats.json')
+        sample = ds[0]
+        m = Manifest.load(report.manifest)
+        with rasterio.open(report.manifest.parent / m.chips[0].img) as c:
+            raw = c.read()
+        assert m.chips[0].window == [0, 0, 32, 32]
+        np.testing.assert_allclose(sample['img'][25, 31], stats.apply(raw)[:, 25, 31], rtol=1e-6)
+        assert sample['img'].dtype == np.float32 and 0.0 <= sample['img'].min() and sample['img'].max() <= 1.0
+        assert (sample['gt_seg_map'][:20, :30] == 255).all()  # the image's nodata corner is ignored
+        assert 'UTM zone 32N' in sample['crs']
+
+    def test_per_scene_stats_reach_the_loader(self, tmp_path):
+        from rsseg.datasets import GeoChipDataset
+        scenes = []
+        for i, scale in enumerate((1, 3)):
+            img, _ = make_scene(tmp_path / 'in', f's{i}', label=False, nodata=None, seed=i)
+            with rasterio.open(img, 'r+') as dst:
+                dst.write((dst.read() // 4 * scale).astype('uint16'))
+            scenes.append(Scene(f's{i}', str(img)))
+        report = _tile(scenes, tmp_path / 'out', coding=None, norm_scope='scene', splits=(1.0, 0.0, 0.0))
+        ds = GeoChipDataset(manifest=str(report.manifest), split=None, with_label=False,
+                            pipeline=[dict(type='LoadRasterImage')])
+        by_scene = {d['scene']: d['norm_stats'] for d in ds.data_list}
+        assert by_scene['s0'].endswith('norm_stats/s0.json') and by_scene['s1'].endswith('norm_stats/s1.json')
+        means = {ds[i]['scene']: ds[i]['img'].mean() for i in range(len(ds))}
+        assert abs(means['s0'] - means['s1']) < 0.1  # each scene stretched by its own statistics

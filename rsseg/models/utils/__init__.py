@@ -9,3 +9,7 @@ __all__ = [
     'unwrap', 'update_params_jointly', 'confident_ratio', 'fuse_teacher_probs', 'make_pseudo_labels',
     'pseudo_label_weights'
 ]
+
+from .classmix import ClassMixResult, classmix, classmix_masks, num_mixed_classes  # noqa: E402  (DACS baseline)
+
+__all__ += ['ClassMixResult', 'classmix', 'classmix_masks', 'num_mixed_classes']

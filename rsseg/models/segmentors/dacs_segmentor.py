@@ -1,0 +1,215 @@
+"""DACS-style self-training (Tranheden et al., WACV 2021) as an mmseg 1.x segmentor: EMA teacher + ClassMix.
+
+Every iteration (one ``train_step``, one backward):
+
+1. the frozen EMA teacher (a copy of the whole segmentor: ``ema_backbone``, ``ema_neck``, ``ema_decode_head``)
+   labels the target images: pseudo-label = argmax of its softmax (at image size), and each target image gets one
+   scalar weight, the share of its pixels whose teacher confidence is >= ``pseudo_threshold`` (0.968; DACS's
+   ``max_probs.ge(0.968)``, computed per image here);
+2. ClassMix (:func:`~rsseg.models.utils.classmix`): half of the classes of source image ``i`` (image and label) are
+   pasted onto target image ``i``; pasted pixels get weight 1, the others their image's confident share;
+3. loss = CE on the source images + pixel-weighted CE on the mixed images; the student steps.
+
+The teacher follows the student through :class:`~rsseg.engine.hooks.EMATeacherHook` with ``max_decay=0.99``
+(``alpha_t = min(1 - 1 / (t + 1), 0.99)``, mmengine momentum semantics, parameters only): it is never touched by the
+optimizer or by backward.
+"""
+import copy
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmseg.models.losses import accuracy
+from mmseg.registry import MODELS
+from mmseg.utils import SampleList
+from torch import Tensor
+
+from ..utils import classmix, confident_ratio, copy_weights_, disable_dropout, freeze, unwrap
+from .st_da_segmentor import STDASegmentor
+from .uda_encoder_decoder import UDAEncoderDecoder
+
+DACS_THRESHOLD = 0.968
+
+
+def confident_share_weights(confidence: Tensor, threshold: float = DACS_THRESHOLD,
+                            valid: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """DACS's pseudo-label weight: per image, the share of (valid) pixels with confidence >= ``threshold``.
+
+    Args:
+        confidence: (N, H, W) teacher probability of the pseudo-label.
+        threshold: Confidence counted as confident (0.968 in DACS).
+        valid: (N, H, W) bool, False on padding (excluded from the share, weight 0); None: all valid.
+
+    Returns:
+        ``(weights (N, H, W), shares (N,))``: every valid pixel of image ``i`` carries ``shares[i]``.
+    """
+    if confidence.dim() != 3:
+        raise ValueError(f'confidence must be (N, H, W), got {tuple(confidence.shape)}')
+    valid = torch.ones_like(confidence, dtype=torch.bool) if valid is None else valid
+    shares = torch.stack([confident_ratio(c, threshold, v, sync=False) for c, v in zip(confidence, valid)])
+    weights = shares.view(-1, 1, 1).expand_as(confidence).masked_fill(~valid, 0.0)
+    return weights.contiguous(), shares
+
+
+@MODELS.register_module()
+class DACSSegmentor(UDAEncoderDecoder):
+    """Self-training UDA with an EMA teacher of the whole segmentor and ClassMix.
+
+    Submodules: the student ``backbone``, ``decode_head`` (optionally ``neck``, ``auxiliary_head``) and the frozen
+    teacher ``ema_backbone``, ``ema_decode_head`` (``ema_neck``), listed by :meth:`ema_pairs` for the EMA hook.
+    Optimizer: an ``OptimWrapperDict`` with key ``segmentor`` (the teacher in no part) or a plain ``OptimWrapper``.
+
+    Logged values: ``seg.src.decode.loss_ce`` / ``.acc_seg`` (source CE), ``seg.mix.decode.loss_pseudo`` (weighted
+    CE on the mixed images), ``seg.mix.decode.acc_seg`` (student agreement with the mixed labels),
+    ``seg.tgt.pseudo_ratio`` (mean over the batch of the per-image confident share), ``seg.mix.paste_ratio``
+    (share of pasted source pixels) and ``loss``.
+
+    Args:
+        backbone: Backbone config.
+        decode_head: Decode head config.
+        neck: Optional neck config.
+        auxiliary_head: Optional auxiliary head(s), trained on source labels only (the teacher has none).
+        pseudo_threshold: Teacher confidence counted as confident (0.968).
+        mix_loss: Loss on the mixed images (:class:`~rsseg.models.losses.PseudoLabelCELoss`, weight 1); its
+            ``class_weight`` defaults to the decode head's CE class weights.
+        train_cfg: Unused; kept for mmseg compatibility.
+        test_cfg: mmseg test config plus ``predict_on='student'|'teacher'``.
+        data_preprocessor: Paired (or plain) preprocessor config.
+        pretrained: Backbone checkpoint (the teacher starts as a copy of the student).
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 decode_head: dict,
+                 neck: Optional[dict] = None,
+                 auxiliary_head: Optional[Union[dict, List[dict]]] = None,
+                 pseudo_threshold: float = DACS_THRESHOLD,
+                 mix_loss: dict = dict(type='PseudoLabelCELoss', loss_weight=1.0),
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        teacher_cfgs = {'backbone': backbone, 'neck': neck, 'decode_head': decode_head}
+        teacher_cfgs = {k: copy.deepcopy(v) for k, v in teacher_cfgs.items() if v is not None}
+        super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, auxiliary_head=auxiliary_head,
+                         train_cfg=train_cfg, test_cfg=test_cfg, data_preprocessor=data_preprocessor,
+                         pretrained=pretrained, init_cfg=init_cfg)
+        if not 0.0 < pseudo_threshold <= 1.0:
+            raise ValueError(f'DACSSegmentor pseudo_threshold must be in (0, 1], got {pseudo_threshold}')
+        for name, cfg in teacher_cfgs.items():
+            setattr(self, f'ema_{name}', MODELS.build(cfg))
+            freeze(getattr(self, f'ema_{name}'))
+        self.pseudo_threshold = pseudo_threshold
+        self.mix_loss = self._build_mix_loss(mix_loss)
+
+    def _build_mix_loss(self, cfg: dict) -> nn.Module:
+        cfg = dict(cfg)
+        if cfg.get('class_weight') is None:
+            head_loss = self.decode_head.loss_decode
+            first = head_loss[0] if isinstance(head_loss, nn.ModuleList) else head_loss
+            cfg['class_weight'] = getattr(first, 'class_weight', None)
+        return MODELS.build(cfg)
+
+    # ------------------------------------------------------------------ teacher
+    def ema_pairs(self) -> List[Tuple[str, str]]:
+        """``(student, teacher)`` submodule names the EMA hook averages."""
+        return [(name, f'ema_{name}') for name in ('backbone', 'neck', 'decode_head')
+                if getattr(self, f'ema_{name}', None) is not None]
+
+    def init_weights(self) -> None:
+        """Initialise the student as configured, then start the teacher as an exact copy of it."""
+        super().init_weights()
+        for student, teacher in self.ema_pairs():
+            copy_weights_(getattr(self, teacher), unwrap(getattr(self, student)))
+
+    def train(self, mode: bool = True) -> 'DACSSegmentor':
+        """Set the mode of every submodule; the teacher's dropout / drop-path stay off."""
+        super().train(mode)
+        for _, teacher in self.ema_pairs():
+            disable_dropout(getattr(self, teacher))
+        return self
+
+    @torch.no_grad()
+    def teacher_logits(self, inputs: Tensor) -> Tensor:
+        """Raw logits of the EMA teacher (no gradients)."""
+        feats = self.ema_backbone(inputs)
+        if self.with_neck:
+            feats = self.ema_neck(feats)
+        return self.ema_decode_head(feats)
+
+    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Student (default) or teacher (``test_cfg.predict_on='teacher'``) logits resized to the input."""
+        predict_on = self.test_cfg.get('predict_on', 'student')
+        if predict_on == 'student':
+            return super().encode_decode(inputs, batch_img_metas)
+        if predict_on == 'teacher':
+            return self.ema_decode_head.predict_by_feat(self.teacher_logits(inputs), batch_img_metas)
+        raise ValueError(f"test_cfg.predict_on must be 'student' or 'teacher', got {predict_on!r}")
+
+    @torch.no_grad()
+    def pseudo_labels(self, tgt: dict) -> Tuple[Tensor, Tensor, Tensor]:
+        """Teacher pseudo-labels of a target batch, their per-pixel weights and the per-image confident shares.
+
+        Returns:
+            ``(labels (N, H, W) int64, weights (N, H, W), shares (N,))``; padding is ``ignore_index`` / weight 0.
+        """
+        inputs = tgt['inputs']
+        probs = self.resize_to(self.teacher_logits(inputs), inputs.shape[-2:]).float().softmax(dim=1)
+        confidence, labels = probs.max(dim=1)
+        valid = STDASegmentor._valid_mask(tgt['data_samples'], inputs)
+        weights, shares = confident_share_weights(confidence, self.pseudo_threshold, valid)
+        return labels.masked_fill(~valid, self.ignore_index), weights, shares
+
+    @property
+    def ignore_index(self) -> int:
+        """The decode head's ignore index."""
+        return unwrap(self.decode_head).ignore_index
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data: dict, optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> Dict[str, Tensor]:
+        """One DACS iteration: pseudo-label, ClassMix, source + mixed loss, one student update.
+
+        Args:
+            data: A paired batch from :class:`~rsseg.datasets.PairedDomainDataset`.
+            optim_wrapper: ``OptimWrapperDict`` with key ``segmentor``, or a plain ``OptimWrapper``.
+
+        Returns:
+            Detached log variables (see the class docstring).
+        """
+        wrapper = optim_wrapper
+        if isinstance(optim_wrapper, OptimWrapperDict) or not isinstance(optim_wrapper, OptimWrapper):
+            wrapper = self.optim_wrapper_for(optim_wrapper, 'segmentor', type(self).__name__)
+        batch = self.data_preprocessor(data, True)
+        with wrapper.optim_context(self):
+            losses = self._losses(batch['src'], batch['tgt'])
+        loss, log_vars = self.parse_losses(losses)
+        wrapper.update_params(loss)
+        return {k: v.detach() for k, v in log_vars.items()}
+
+    def _losses(self, src: dict, tgt: dict) -> Dict[str, Tensor]:
+        """Source CE plus the weighted CE of the ClassMix images."""
+        feats, logits = self.segment(src['inputs'])
+        losses = self.source_losses(feats, logits, src['data_samples'])
+        labels, weights, shares = self.pseudo_labels(tgt)
+        mixed = classmix(src['inputs'], self.source_labels(src['data_samples']), tgt['inputs'], labels, weights,
+                         ignore_index=self.ignore_index)
+        mix_logits = self.resize_to(self.segment(mixed.inputs)[1], mixed.labels.shape[-2:])
+        loss_fn = self.mix_loss
+        losses[f'seg.mix.decode.{loss_fn.loss_name}'] = loss_fn(mix_logits, mixed.labels, mixed.weights,
+                                                                self.ignore_index)
+        losses['seg.mix.decode.acc_seg'] = accuracy(mix_logits.detach(), mixed.labels, ignore_index=self.ignore_index)
+        losses['seg.tgt.pseudo_ratio'] = shares.mean()
+        losses['seg.mix.paste_ratio'] = mixed.masks.float().mean()
+        return losses
+
+    @staticmethod
+    def source_labels(data_samples: SampleList) -> Tensor:
+        """(N, H, W) int64 source labels (padded by the preprocessor to the batch size)."""
+        missing = [i for i, s in enumerate(data_samples) if 'gt_sem_seg' not in s]
+        if missing:
+            raise ValueError(f'DACSSegmentor: source sample(s) {missing} carry no gt_sem_seg; ClassMix needs '
+                             'labelled source images')
+        return torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
