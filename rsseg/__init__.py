@@ -8,6 +8,6 @@ from .version import __version__
 
 install_safe_checkpoint_loading()
 
-from . import datasets, engine, models  # noqa: E402,F401  (registration side effects)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
 
 __all__ = ['__version__']

@@ -4,6 +4,7 @@ Prints per-class IoU / F1 / precision / recall and mIoU, mF1 and overall accurac
 ``mIoU`` + ``mFscore``). The checkpoint is loaded with torch's safe unpickler and must match the config's model.
 """
 import argparse
+import json
 import os
 import os.path as osp
 from typing import Optional, Sequence
@@ -68,10 +69,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
     check_checkpoint_matches(runner.model, args.checkpoint, args.config)
-    metrics = runner.test()
+    metrics = {k: float(v) for k, v in runner.test().items()}
     summary = ', '.join(f'{k}: {v:.2f}' for k, v in metrics.items() if k in ('aAcc', 'mIoU', 'mFscore', 'mAcc'))
     print(f'test metrics: {summary}', flush=True)
+    write_json(osp.join(cfg.work_dir, 'test_metrics.json'), dict(checkpoint=args.checkpoint, **metrics))
     return 0
+
+
+def write_json(path: str, data: dict) -> None:
+    """Write ``data`` as JSON via a temporary name."""
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
 
 
 def cli() -> None:

@@ -29,13 +29,12 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 
-from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, window_weights
+from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, spread_starts, window_weights
 from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, temp_name
 from rsseg.geo.errors import GeoError
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader, read_decimated,
                              scene_files, warp_to_scene, working_shape)
-from rsseg.geo.tiling import window_starts
 from rsseg.version import __version__
 from .infer_settings import InferSettings, resolve_settings
 
@@ -540,8 +539,8 @@ class ScenePredictor:
 
     # ------------------------------------------------------------------------------------------- core loop
     def _grid(self, height: int, width: int) -> Tuple[List[int], List[int], int, int]:
-        """Window row and column offsets (last window shifted inside, as mmseg's slide inference) and window size."""
-        rows, cols = window_starts(height, self.window, self.stride), window_starts(width, self.window, self.stride)
+        """Window row and column offsets (evenly spread, all inside the raster) and the window size."""
+        rows, cols = spread_starts(height, self.window, self.stride), spread_starts(width, self.window, self.stride)
         return rows, cols, min(self.window, height), min(self.window, width)
 
     def _read_batches(self, open_reader: Callable[[], ContextManager[ReadFn]], height: int, width: int,

@@ -29,7 +29,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import Resampling
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import aligned_target, calculate_default_transform
 from rasterio.warp import transform as transform_coords
@@ -186,7 +186,7 @@ def pick_resampling(name: str, kind: str, src: rasterio.io.DatasetReader, grid: 
 
 def open_on_grid(src: rasterio.io.DatasetReader, grid: Grid, resampling: Resampling,
                  nodata: Optional[float] = None, src_crs: Optional[CRS] = None,
-                 src_transform: Optional[Affine] = None):
+                 src_transform: Optional[Affine] = None, alpha_is_data: bool = False):
     """``src`` itself when it lies on ``grid``, else a :class:`WarpedVRT` onto the grid.
 
     Args:
@@ -196,13 +196,23 @@ def open_on_grid(src: rasterio.io.DatasetReader, grid: Grid, resampling: Resampl
         nodata: Nodata override for the source (also used as the VRT's nodata).
         src_crs: CRS override for the source (a label whose CRS tag differs from its image's).
         src_transform: Transform override for the source.
+        alpha_is_data: The source's alpha-tagged band holds data; GDAL's warper would use it as alpha, so this is
+            refused when warping is needed.
 
     Returns:
         A dataset to read windows of the grid from. Areas outside the source's footprint are masked: through the
-        nodata value when there is one, else through an added alpha band.
+        nodata value when there is one, else through an alpha band (the source's own, or an added one).
+
+    Raises:
+        ValueError: Warping needed for a source whose alpha-tagged band holds data.
     """
     if grid.crs is None or _lies_on(src, grid, src_crs, src_transform):
         return src
+    has_alpha = any(ci == ColorInterp.alpha for ci in src.colorinterp)
+    if has_alpha and alpha_is_data:
+        raise ValueError('resampling/reprojection would use its alpha-tagged band as transparency, but that band '
+                         'holds data (alpha_is_data); tile it on its native grid, or retag the band first '
+                         '(gdal_translate -colorinterp_4 undefined)')
     src_nodata = nodata if nodata is not None else src.nodata
     kwargs = dict(crs=grid.rio_crs, transform=grid.affine, width=grid.width, height=grid.height,
                   resampling=resampling)
@@ -212,7 +222,7 @@ def open_on_grid(src: rasterio.io.DatasetReader, grid: Grid, resampling: Resampl
         kwargs['src_transform'] = src_transform
     if src_nodata is not None:
         kwargs.update(src_nodata=src_nodata, nodata=src_nodata)
-    else:
+    elif not has_alpha:
         kwargs['add_alpha'] = True
     return WarpedVRT(src, **kwargs)
 

@@ -242,16 +242,20 @@ def tile_scenes(scenes: Sequence[Scene], out_dir: str, config: TileConfig, worke
     report = TileReport(manifest=None)
     keys = {s.name: _scene_key(s, config) for s in scenes}
     done = {s.name: rec for s in scenes if (rec := _finished_record(out, s.name, keys[s.name])) is not None}
-    report.resumed = [n for n in names if n in done]
     need_stats = config.norm_stats is None
     with _Pool(workers) as pool:
         infos = _inspect_all(pool, scenes, config, keys, done, need_stats, keep_going, report)
+        done = {n: rec for n, rec in done.items() if n in infos}
+        report.resumed = [n for n in names if n in done]
         active = {n: i for n, i in infos.items() if not i.skip_reason}
         _check_consistent(active, config)
         stats_meta = _write_norm_stats(out, active, config, report)
         todo = [s for s in scenes if s.name in infos and s.name not in done and not infos[s.name].skip_reason]
+        if todo:  # chips are about to change: a manifest of an earlier run would no longer match them
+            (out / 'manifest.json').unlink(missing_ok=True)
         for s in scenes:
             if s.name in infos and infos[s.name].skip_reason and s.name not in done:
+                _drop_stale_chips(out, s.name)
                 done[s.name] = _save_record(out, s.name, keys[s.name], infos[s.name], [], infos[s.name].skip_reason)
         finished, megapixels = _tile_all(pool, todo, infos, config, out, keep_going, progress, report)
     done.update(finished)
@@ -387,7 +391,8 @@ def _inspect(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats
             raise GeoError(scene.image, f'selected bands have different data types {sorted(dtypes)}')
         grid = plan_grid(img, scene.image, config.gsd, config.crs)
         nodata = config.nodata if config.nodata is not None else img.nodata
-        ds = open_on_grid(img, grid, pick_resampling(config.resampling, 'image', img, grid), config.nodata)
+        ds = open_on_grid(img, grid, pick_resampling(config.resampling, 'image', img, grid), config.nodata,
+                          alpha_is_data=config.alpha_is_data)
         masked = nodata is None and any(f != [rasterio.enums.MaskFlags.all_valid] and not (
             config.alpha_is_data and rasterio.enums.MaskFlags.alpha in f) for f in (ds.mask_flag_enums[b - 1]
                                                                                    for b in bands))
@@ -665,7 +670,8 @@ def _tile(job: _Job, written: List[str]) -> dict:
     col0, row0, width, height = job.union
     union = Window(col0, row0, width, height)
     with open_raster(scene.image) as img:
-        ds = open_on_grid(img, grid, pick_resampling(config.resampling, 'image', img, grid), config.nodata)
+        ds = open_on_grid(img, grid, pick_resampling(config.resampling, 'image', img, grid), config.nodata,
+                          alpha_is_data=config.alpha_is_data)
         data, valid = read_window(ds, scene.image, info.bands, union, config.nodata, config.alpha_is_data)
         if ds is not img:
             ds.close()

@@ -14,7 +14,7 @@ from rsseg.geo.cog import is_complete, validate_cog
 from rsseg.geo.errors import GeoError, RasterReadError
 from rsseg.geo.normalization import NormStats
 from rsseg.geo.scene import SceneInfo, grid_factor
-from rsseg.geo.tiling import iter_windows
+from rsseg.geo.blend import spread_starts
 
 from .fixtures import smooth_image, write_scene, write_tiny_model
 
@@ -126,10 +126,10 @@ def test_windows_entirely_nodata_skip_the_model(predictor, tmp_path: Path, monke
 
     monkeypatch.setattr(ScenePredictor, 'forward', counting)
     stats = predictor.predict_scene(scene, tmp_path / 'out').stats
-    windows = iter_windows(120, 120, 48, 24)
-    empty = sum(1 for w in windows if w.row_off + w.height <= 72)
-    assert stats['windows'] == len(windows) and stats['skipped_windows'] == empty > 0
-    assert sum(seen) == len(windows) - empty
+    rows = spread_starts(120, 48, 24)
+    empty = sum(1 for r in rows if r + 48 <= 72) * len(rows)
+    assert stats['windows'] == len(rows) ** 2 and stats['skipped_windows'] == empty > 0
+    assert sum(seen) == len(rows) ** 2 - empty
     assert (_read(tmp_path / 'out' / 'holes.tif')[:72] == 255).all()
 
 
@@ -166,7 +166,7 @@ def test_training_gsd_resampling_and_back_to_the_scene_grid(model_files, tmp_pat
     p = ScenePredictor(str(config), str(ckpt), window=32, overlap=0.25, progress=False)
     scene = write_scene(tmp_path / 'fine.tif', width=130, height=100, pixel=1.0, nodata_box=(0, 0, 21, 33))
     result = p.predict_scene(scene, tmp_path / 'out')
-    assert result.stats['windows'] == len(iter_windows(65, 50, 32, 24))       # predicted on a 2 m grid
+    assert result.stats['windows'] == len(spread_starts(65, 32, 24)) * len(spread_starts(50, 32, 24))       # predicted on a 2 m grid
     with rasterio.open(scene) as src, rasterio.open(result.output) as out:
         assert out.transform == src.transform and out.shape == src.shape and out.crs == src.crs
         classes = out.read(1)
@@ -174,7 +174,8 @@ def test_training_gsd_resampling_and_back_to_the_scene_grid(model_files, tmp_pat
     assert validate_cog(result.output)[0]
     assert sorted(q.name for q in (tmp_path / 'out').iterdir()) == ['fine.tif']
     native = ScenePredictor(str(config), str(ckpt), window=32, overlap=0.25, native_gsd=True, progress=False)
-    assert native.predict_scene(scene, tmp_path / 'native').stats['windows'] == len(iter_windows(130, 100, 32, 24))
+    assert native.predict_scene(scene, tmp_path / 'native').stats['windows'] == len(spread_starts(130, 32, 24)) * len(
+        spread_starts(100, 32, 24))
 
 
 def test_resampling_factor_beyond_limit_is_refused(tmp_path: Path) -> None:

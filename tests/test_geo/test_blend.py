@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rsseg.geo.blend import BlendAccumulator, border_flags, segments, window_weights
+from rsseg.geo.blend import BlendAccumulator, border_flags, segments, spread_starts, window_weights
 from rsseg.geo.tiling import window_starts
 
 
@@ -31,9 +31,9 @@ def test_unknown_blend_mode_is_refused() -> None:
 
 
 def _blend(height: int, width: int, chip: int, stride: int, probs_fn, mode: str = 'hann', valid_fn=None,
-           skip_fn=None, advance_every: int = 1):
-    """Run the accumulator over a window_starts grid in row-major order; returns (classes, confidence, acc)."""
-    rows, cols = window_starts(height, chip, stride), window_starts(width, chip, stride)
+           skip_fn=None, advance_every: int = 1, starts=window_starts):
+    """Run the accumulator over a ``starts`` grid in row-major order; returns (classes, confidence, acc)."""
+    rows, cols = starts(height, chip, stride), starts(width, chip, stride)
     h, w = min(chip, height), min(chip, width)
     acc = BlendAccumulator(height, width, rows, cols, (chip, chip), 3)
     out_cls = np.full((height, width), 77, np.uint8)
@@ -101,13 +101,30 @@ def test_result_does_not_depend_on_when_rows_are_flushed() -> None:
     np.testing.assert_allclose(eager[1], full.max(0) / wsum, atol=5e-4)         # float16 staging
 
 
+@pytest.mark.parametrize('size,window,stride', [(1000, 64, 48), (16384, 512, 384), (513, 512, 384), (100, 100, 75),
+                                                 (37, 64, 48), (1001, 10, 1)])
+def test_spread_starts_cover_the_axis_with_even_overlaps(size: int, window: int, stride: int) -> None:
+    starts = spread_starts(size, window, stride)
+    assert len(starts) == len(window_starts(size, window, stride))          # same number of windows, same compute
+    assert starts[0] == 0 and starts[-1] == max(size - window, 0)
+    steps = np.diff(starts)
+    assert (steps >= 1).all() and (steps <= stride).all()                  # no gap, no duplicate
+    if len(steps) > 1:
+        assert steps.max() - steps.min() <= 1                              # even: no sliver at the end
+
+
 def test_memory_held_is_the_overlap_band_not_the_scene() -> None:
     ones = lambda r, c, h, w: np.full((3, h, w), 1 / 3, np.float32)  # noqa: E731
-    peaks = [_blend(height, 300, 40, 30, ones)[2].peak_bytes for height in (200, 2000)]
+    peaks = [_blend(height, 300, 40, 30, ones)[2].peak_bytes for height in (190, 1990)]  # no shifted last window
     assert peaks[0] == peaks[1], 'memory must not grow with the scene height'
     band = 300 * 10 * (3 * 4 + 4 + 1)                               # overlap rows (40 - 30) x width, sums+weights+valid
     window_row = 300 * 40 * (3 * 4 + 4 + 1)
     assert band < peaks[0] < band + window_row, peaks[0]            # less than one full-width window row
+    # A last window shifted back (mmseg's policy) can share almost a whole window of rows with the previous one;
+    # evenly spread windows keep that band thin.
+    shifted = _blend(1991, 300, 40, 30, ones)[2].peak_bytes          # last two windows share 39 rows
+    spread = _blend(1991, 300, 40, 30, ones, starts=spread_starts)[2].peak_bytes
+    assert spread <= 1.1 * peaks[0] < shifted
 
 
 def test_pixels_invalid_in_every_window_become_nodata_and_skipped_windows_are_nodata() -> None:

@@ -483,7 +483,8 @@ class TestDatasetReadsChips:
         report = _tile(scenes, tmp_path / 'out', coding=None, norm_scope='scene', splits=(1.0, 0.0, 0.0))
         ds = GeoChipDataset(manifest=str(report.manifest), split=None, with_label=False,
                             pipeline=[dict(type='LoadRasterImage')])
-        by_scene = {d['scene']: d['norm_stats'] for d in ds.data_list}
+        infos = [ds.get_data_info(i) for i in range(len(ds))]
+        by_scene = {d['scene']: d['norm_stats'] for d in infos}
         assert by_scene['s0'].endswith('norm_stats/s0.json') and by_scene['s1'].endswith('norm_stats/s1.json')
         means = {ds[i]['scene']: ds[i]['img'].mean() for i in range(len(ds))}
         assert abs(means['s0'] - means['s1']) < 0.1  # each scene stretched by its own statistics

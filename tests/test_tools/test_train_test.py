@@ -65,6 +65,12 @@ def test_test_tool_reproduces_val_miou(trained: Path, tmp_path: Path) -> None:
     assert miou == pytest.approx(_val_miou(trained, 6), abs=0.01)
     assert 'IoU' in proc.stdout + proc.stderr and 'Fscore' in proc.stdout + proc.stderr  # per-class table
     assert len(list((tmp_path / 'show').rglob('*.png'))) == 2  # one overlay per val image
+    saved = json.loads((tmp_path / 'test_metrics.json').read_text())
+    assert saved['mIoU'] == pytest.approx(miou, abs=0.01)
+    per_class = [saved[f'IoU.{c}'] for c in ('building', 'land', 'road', 'vegetation', 'water')]
+    present = [v for v in per_class if v >= 0]
+    assert present and sum(present) / len(present) == pytest.approx(miou, abs=0.02)  # mIoU = mean over classes
+    assert all(f'F1.{c}' in saved for c in ('building', 'land', 'road', 'vegetation', 'water'))
 
 
 def test_missing_config_is_one_clear_error(tmp_path: Path) -> None:

@@ -50,5 +50,5 @@ train_dataloader = dict(batch_size=4, num_workers=2, persistent_workers=True,
 val_dataloader = dict(batch_size=1, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
                       dataset=target_val)
 test_dataloader = dict(val_dataloader, dataset=target_test)
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mFscore'])
+val_evaluator = dict(type='ClassIoUMetric', iou_metrics=['mIoU', 'mFscore'])
 test_evaluator = val_evaluator

@@ -1,0 +1,3 @@
+from .class_iou_metric import ClassIoUMetric
+
+__all__ = ['ClassIoUMetric']
