@@ -40,8 +40,33 @@ LIGHT_MODEL = dict(
 
 
 # ------------------------------------------------------------------------------------------------ setup
-def write_model(work: Path, name: str) -> Dict[str, str]:
-    """Config + random-init checkpoint: ``deeplab`` (the repository's CPU-sized DeepLabV3+) or ``light``."""
+def calibrate_batchnorm(model, scene: Path, crops: int = 12, size: int = 256) -> None:
+    """Set BN running statistics from crops of ``scene`` (train-mode forwards, no gradients).
+
+    A randomly initialised deep network otherwise shrinks its activations layer after layer and predicts one class
+    everywhere, which would make the class-map comparison with mmseg meaningless; no training is needed for this.
+    """
+    import rasterio
+    import torch
+    rng = np.random.default_rng(0)
+    with rasterio.open(scene) as src:
+        img = src.read(window=((0, min(1024, src.height)), (0, min(1024, src.width)))) / np.float32(255)
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None                      # cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(crops // 4):                    # batches of 4: BN needs more than one value per channel
+            corners = rng.integers(0, min(img.shape[1:]) - size + 1, size=(4, 2))
+            batch = torch.from_numpy(np.stack([img[:, r:r + size, c:c + size] for r, c in corners]))
+            model._forward(model.data_preprocessor(dict(inputs=list(batch)), False)['inputs'])
+    model.eval()
+
+
+def write_model(work: Path, name: str, scene: Path) -> Dict[str, str]:
+    """Config + random-init checkpoint: ``deeplab`` (the repository's CPU-sized DeepLabV3+, BN calibrated on the
+    scene) or ``light``."""
     import torch
     from mmengine.runner.checkpoint import save_checkpoint
     from mmseg.apis import init_model
@@ -56,6 +81,8 @@ def write_model(work: Path, name: str) -> Dict[str, str]:
     if not checkpoint.is_file():
         torch.manual_seed(0)
         model = init_model(str(config), None, device='cpu')
+        if name == 'deeplab':
+            calibrate_batchnorm(model, scene)
         save_checkpoint(dict(meta=dict(dataset_meta=dict(classes=CLASSES, palette=PALETTE)),
                              state_dict=model.state_dict()), str(checkpoint))
     return dict(config=str(config), checkpoint=str(checkpoint))
@@ -74,7 +101,7 @@ def write_scene(path: Path, size: int, tile: int = 2048) -> Path:
     bands = []
     for _ in range(3):
         band = sum(np.sin(rng.uniform(0.002, 0.02) * yy + rng.uniform(0.002, 0.02) * xx + rng.uniform(0, 6))
-                   for _ in range(4)) + rng.normal(0, 0.2, (tile, tile))
+                   for _ in range(4)) + rng.normal(0, 0.03, (tile, tile))
         bands.append((band - band.min()) / (band.max() - band.min()) * 250 + 3)
     pattern = np.stack(bands).astype(np.uint8)
     tmp = path.with_name(f'.{path.name}.tmp')
@@ -162,7 +189,8 @@ def agreement(ours: str, theirs: str) -> float:
 def machine() -> str:
     import torch
     model = next((ln.split(':', 1)[1].strip() for ln in open('/proc/cpuinfo') if ln.startswith('model name')), '?')
-    return f'{platform.machine()} {model}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads'
+    return (f'{platform.machine()} {model}, {os.cpu_count()} cores, torch {torch.__version__}, '
+            f'{torch.get_num_threads()} threads')
 
 
 def print_table(res: dict) -> None:
@@ -204,8 +232,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     work = Path(args.work_dir)
     (work / 'out').mkdir(parents=True, exist_ok=True)
-    models = {name: write_model(work, name) for name in ('deeplab', 'light')}
     small = write_scene(work / f'scene_{args.small}.tif', args.small)
+    models = {name: write_model(work, name, small) for name in ('deeplab', 'light')}
     ours = run_worker('rsseg', models['deeplab'], small, work / 'out', args)
     theirs = run_worker('mmseg', models['deeplab'], small, work / 'out' / 'mmseg', args)
     runs = {f'{args.small}px': run_worker('rsseg', models['light'], small, work / 'out', args)}

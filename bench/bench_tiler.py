@@ -46,7 +46,7 @@ REAL = ['rasterio/RGB.byte.tif', 'rasterio/RGB2.byte.tif', 'rasterio/rgb1.tif',
 
 
 def find_scenes(tmp: Path) -> Tuple[Dict[str, List[str]], str]:
-    """Scenes grouped by band count and dtype (one tiler domain each): real ones when ../shared/data exists, else generated."""
+    """Scenes grouped by band count and dtype (one tiler domain each): real ones from ../shared/data, else generated."""
     paths = [str(SHARED / p) for p in REAL if (SHARED / p).is_file()]
     source = 'real (../shared/data)'
     if not paths:

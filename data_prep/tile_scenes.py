@@ -2,8 +2,9 @@
 
 Example (Potsdam IRRG from the 4-band RGBIR tiles, 0.25 m, 512-pixel chips with 25 % overlap)::
 
-    python data_prep/tile_scenes.py --images '4_Ortho_RGBIR/*.tif' --labels 5_Labels_all --label-pattern '_RGBIR$=>_label' \\
-        --palette isprs.json --out data/potsdam-irrg --chip 512 --stride 384 --gsd 0.25 --bands 4,1,2 --workers 8
+    python data_prep/tile_scenes.py --images '4_Ortho_RGBIR/*.tif' --labels 5_Labels_all \\
+        --label-pattern '_RGBIR$=>_label' --palette isprs.json --out data/potsdam-irrg --chip 512 --stride 384 \\
+        --gsd 0.25 --bands 4,1,2 --alpha-is-data --workers 8
 
 Writes ``OUT/manifest.json`` (read by ``GeoChipDataset``), ``OUT/img_dir/*.tif``, ``OUT/ann_dir/*.tif`` and, for
 non-8-bit imagery, the normalisation sidecar ``OUT/norm_stats.json``. A rerun skips finished scenes.

@@ -6,15 +6,14 @@ _base_ = [
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_tiny_adv.py'
 ]
 crop_size = (128, 128)
-num_classes = 5
 preprocess = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225], bgr_to_rgb=False, pad_val=0,
                   seg_pad_val=255, size=crop_size)
 model = dict(
     type='AdaptSegSegmentor',
     data_preprocessor=dict(_delete_=True, type='PairedSegDataPreProcessor', source=preprocess, target=preprocess),
-    # The reference FCDiscriminator: 4×4 convs, LeakyReLU 0.2, no normalisation, on the num_classes softmax maps.
-    discriminator=dict(type='AdaptSegDiscriminator', in_channels=num_classes, base_channels=16, num_convs=3,
-                       norm_cfg=None),
+    # The reference FCDiscriminator: 4×4 convs, LeakyReLU 0.2, no normalisation, on the softmax maps (in_channels
+    # left out: the segmentor sets it to the decode head's number of classes).
+    discriminator=dict(type='AdaptSegDiscriminator', base_channels=16, num_convs=3, norm_cfg=None),
     # Source label 0, target label 1 (the reference code); lambda_adv = 0.001 (single level), D terms halved.
     adv_loss=dict(type='GANLoss', gan_type='vanilla', real_label_val=0.0, fake_label_val=1.0, loss_weight=0.001,
                   loss_name='loss_gen'),

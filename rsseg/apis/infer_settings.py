@@ -94,7 +94,8 @@ def _float(value: Any) -> Optional[float]:
 
 def default_palette(num_classes: int) -> List[List[int]]:
     """Distinct colours for classes without a recorded palette (evenly spaced hues)."""
-    return [[int(255 * c) for c in colorsys.hsv_to_rgb(i / max(num_classes, 1), 0.75, 0.95)] for i in range(num_classes)]
+    hues = (i / max(num_classes, 1) for i in range(num_classes))
+    return [[int(255 * c) for c in colorsys.hsv_to_rgb(h, 0.75, 0.95)] for h in hues]
 
 
 def _dataset_dicts(node: Any) -> Iterator[dict]:

@@ -30,13 +30,13 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 
 from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, spread_starts, window_weights
-from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, temp_name
+from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags, temp_name
 from rsseg.geo.errors import GeoError
 from rsseg.geo.normalization import NormStats, default_stats
-from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader, read_decimated,
-                             scene_files, warp_to_scene, working_shape)
+from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
+                             read_decimated, scene_files, warp_to_scene, working_shape)
 from rsseg.version import __version__
-from .infer_settings import InferSettings, resolve_settings
+from .infer_settings import resolve_settings
 
 PathLike = Union[str, Path]
 LIST_SUFFIXES = ('.txt', '.lst', '.list')
@@ -390,7 +390,11 @@ class ScenePredictor:
             raise ValueError(f'{scene}: the class map would overwrite the scene itself; choose another output folder')
         ensure_writable(out_dir)
         if not overwrite and self.is_done(scene, out_dir, confidence, preview):
-            print_log(f'{Path(scene).name}: complete output found, skipped ({out["classes"]})', logger=get_logger())
+            made_by = read_tags(out['classes']).get('RSSEG_CHECKPOINT')
+            other = f' (made with {made_by}, not {self.checkpoint_name}: pass --overwrite to redo it)' \
+                if made_by != self.checkpoint_name else ''
+            print_log(f'{Path(scene).name}: complete output found, skipped ({out["classes"]}){other}',
+                      logger=get_logger(), level=30 if other else 20)
             return SceneResult(Path(scene), out['classes'], 'skipped')
         info = inspect_scene(scene, self.allow_no_crs)
         bands = self.scene_bands(info)

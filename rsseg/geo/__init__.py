@@ -7,7 +7,8 @@ from .io import open_raster, read_raster
 from .normalization import NormStats
 from .tiling import grid_shape, iter_windows, window_starts
 
-__all__ = ['GeoError', 'RasterReadError', 'open_raster', 'read_raster', 'NormStats', 'iter_windows', 'window_starts', 'grid_shape']
+__all__ = ['GeoError', 'RasterReadError', 'open_raster', 'read_raster', 'NormStats', 'iter_windows', 'window_starts',
+           'grid_shape']
 
 # The tiler needs rsseg.datasets (manifest), which imports rsseg.geo: exported lazily to avoid an import cycle.
 _LAZY = {'tile_scenes': 'tiler', 'TileConfig': 'tiler', 'TileReport': 'tiler', 'TilingError': 'tiler',

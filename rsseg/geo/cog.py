@@ -45,15 +45,18 @@ def temp_name(path: PathLike, kind: str = 'tmp') -> Path:
 
 def is_complete(path: PathLike) -> bool:
     """Whether ``path`` is a readable raster finished by :class:`CogWriter` (it carries :data:`COMPLETE_TAG`)."""
-    if not Path(path).is_file():
-        return False
+    return Path(path).is_file() and read_tags(path).get(COMPLETE_TAG) == '1'
+
+
+def read_tags(path: PathLike) -> Dict[str, str]:
+    """Dataset tags of a raster (empty when it cannot be read)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', NotGeoreferencedWarning)
             with rasterio.open(path) as src:
-                return src.tags().get(COMPLETE_TAG) == '1'
+                return dict(src.tags())
     except RasterioIOError:
-        return False
+        return {}
 
 
 def validate_cog(path: PathLike, strict: bool = False) -> Tuple[bool, List[str], List[str]]:

@@ -78,8 +78,9 @@ def valid_from_masks(src: rasterio.io.DatasetReader, bands: Sequence[int], data:
                      alpha_is_data: bool = False) -> np.ndarray:
     """Validity (H, W) of ``data`` read from ``bands`` of ``src`` in ``window``, by :func:`read_raster`'s rule.
 
-    A pixel is invalid when *every* band is masked (alpha bands are the mask and do not count as data). Masks come from the nodata value (compared in memory, no second
-    read), else from GDAL's mask bands (alpha, external ``.msk``, internal masks); NaN is always invalid.
+    A pixel is invalid when *every* band is masked (alpha bands are the mask and do not count as data). Masks come
+    from the nodata value (compared in memory, no second read), else from GDAL's mask bands (alpha, external
+    ``.msk``, internal masks); NaN is always invalid.
 
     Args:
         src: Dataset the data came from (a file or a :class:`~rasterio.vrt.WarpedVRT`).

@@ -27,7 +27,7 @@ def sample_windows(width: int, height: int, max_pixels: int, size: int = SAMPLE_
     return [windows[i] for i in picks]
 
 
-def scene_sample(src: rasterio.io.DatasetReader, path: PathLike, bands: Sequence[int], max_pixels: int = 1 << 20,
+def scene_sample(src: rasterio.io.DatasetReader, path: PathLike, bands: Sequence[int], max_pixels: int = 1 << 17,
                  nodata: Optional[float] = None, alpha_is_data: bool = False) -> np.ndarray:
     """Valid pixels (C, N) of a deterministic window sample of a dataset (a file or a warped VRT on the grid).
 

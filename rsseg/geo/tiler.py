@@ -47,7 +47,7 @@ from tqdm import tqdm
 from .chips import CHIP_ENV, chip_profile, label_colormap, temp_path, write_chip
 from .errors import GeoError
 from .grid import Grid, check_label_grid, open_on_grid, pick_resampling, plan_grid
-from .io import check_bands, is_vsi, open_raster, read_window, valid_from_masks
+from .io import check_bands, is_vsi, open_raster, read_window
 from .label_coding import LabelCoding, default_colors
 from .normalization import NormStats
 from .scenes import Scene
@@ -111,7 +111,7 @@ class TileConfig:
     norm_scope: str = 'domain'
     percentiles: Tuple[float, float] = DEFAULT_PERCENTILES
     norm_stats: Optional[str] = None
-    stats_pixels: int = 1 << 18
+    stats_pixels: int = 1 << 17
     splits: Tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_seed: int = 0
     split_map: Optional[Dict[str, str]] = None

@@ -166,7 +166,8 @@ def test_training_gsd_resampling_and_back_to_the_scene_grid(model_files, tmp_pat
     p = ScenePredictor(str(config), str(ckpt), window=32, overlap=0.25, progress=False)
     scene = write_scene(tmp_path / 'fine.tif', width=130, height=100, pixel=1.0, nodata_box=(0, 0, 21, 33))
     result = p.predict_scene(scene, tmp_path / 'out')
-    assert result.stats['windows'] == len(spread_starts(65, 32, 24)) * len(spread_starts(50, 32, 24))       # predicted on a 2 m grid
+    windows_2m = len(spread_starts(65, 32, 24)) * len(spread_starts(50, 32, 24))
+    assert result.stats['windows'] == windows_2m                          # predicted on a 2 m grid
     with rasterio.open(scene) as src, rasterio.open(result.output) as out:
         assert out.transform == src.transform and out.shape == src.shape and out.crs == src.crs
         classes = out.read(1)

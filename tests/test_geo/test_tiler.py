@@ -1,6 +1,5 @@
 """The tiler on generated GeoTIFFs: chip content and georeferencing, nodata, grids, splits, resume, bad input."""
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from rsseg.datasets.manifest import Manifest
-from rsseg.geo import GeoError, NormStats
+from rsseg.geo import NormStats
 from rsseg.geo.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene, match_scenes
 from rsseg.geo.tiler import TileConfig, TilingError, assign_splits, tile_scenes
@@ -358,7 +357,8 @@ class TestBadInput:
         index = class_blocks(80, 96, 3)
         lab = make_color_label(tmp_path / 'in' / 's_label.tif', index, [(255, 255, 255), (0, 0, 255), (1, 2, 3)])
         coding = LabelCoding(classes=['a', 'b', 'c'], colors=ISPRS_COLORS[:3], mode='color')
-        with pytest.raises(TilingError, match=rf'1 colour\(s\) not in the palette: #010203 \({(index == 2).sum()} px\)'):
+        want = rf'1 colour\(s\) not in the palette: #010203 \({(index == 2).sum()} px\)'
+        with pytest.raises(TilingError, match=want):
             _tile([Scene('s', str(img), str(lab))], tmp_path / 'out', coding=coding)
 
     def test_all_nodata_scene_warned_and_skipped(self, tmp_path):

@@ -124,3 +124,34 @@ def test_spacenet_label_without_crs_on_image_grid(shared_data, tmp_path):
                        tmp_path / 'out', chip=300, stride=300, coding=coding)
     m = Manifest.load(report.manifest)
     assert m.crs == 'EPSG:32616' and sum(c.class_hist[1] for c in m.chips) > 0
+
+
+def test_dubai_jpg_png_with_palettes(shared_data, tmp_path, capsys):
+    """Non-georeferenced JPG tiles with RGB (and, in Tile 2, paletted) masks; the shipped wrong palette is refused."""
+    import json
+
+    from data_prep.tile_scenes import main
+    from rsseg.utils.cli import run_cli
+    tile1, tile2 = shared_data / 'dubai' / 'Tile 1', shared_data / 'dubai' / 'Tile 2'
+    palette = {'classes': {'building': '#3C1098', 'land': '#8429F6', 'road': '#6EC1E4', 'vegetation': '#FEDD3A',
+                           'water': '#E2A929'}, 'ignore': ['#9B9B9B']}
+    (tmp_path / 'pal.json').write_text(json.dumps(palette))
+    common = ['--chip', '256', '--stride', '256', '--no-progress', '--images']
+    with pytest.raises(SystemExit) as exc:
+        run_cli(main, ['--palette', str(shared_data / 'dubai' / 'classes.json'), '--out', str(tmp_path / 'bad'),
+                       '--labels', str(tile1 / 'masks'), *common, str(tile1 / 'images' / 'image_part_001.jpg')])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1 and 'image_part_001.png' in err and 'not in the palette' in err
+    assert '#3C1098 (' in err and ' px)' in err  # the true building colour, with its pixel count
+    assert not (tmp_path / 'bad' / 'manifest.json').exists()
+    with pytest.warns(UserWarning, match='no georeferencing'):
+        with pytest.raises(SystemExit) as exc:
+            run_cli(main, ['--palette', str(tmp_path / 'pal.json'), '--out', str(tmp_path / 'ok'), '--labels',
+                           str(tile1 / 'masks' / 'image_part_001.png'), str(tile2 / 'masks' / 'image_part_002.png'),
+                           *common, str(tile1 / 'images' / 'image_part_001.jpg'),
+                           str(tile2 / 'images' / 'image_part_002.jpg')])
+    assert exc.value.code == 0, capsys.readouterr().err
+    m = Manifest.load(tmp_path / 'ok' / 'manifest.json')
+    assert m.classes == ['building', 'land', 'road', 'vegetation', 'water'] and m.crs is None
+    assert sum(sum(c.class_hist) for c in m.chips) > 0 and {c.scene for c in m.chips} == {'image_part_001',
+                                                                                           'image_part_002'}

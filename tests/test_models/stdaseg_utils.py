@@ -26,7 +26,7 @@ def tiny_model_cfg(norm: str = 'BN', dropout: float = 0.1, **overrides) -> dict:
     pre = dict(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25], bgr_to_rgb=False, size=(SIZE, SIZE))
     cfg = dict(type='STDASegmentor', data_preprocessor=dict(type='PairedSegDataPreProcessor', source=pre),
                backbone_s=backbone, backbone_t=copy.deepcopy(backbone),
-               neck=dict(type='DomainDisentangleNeck', in_channels=[8, 16, 32, 64]),
+               neck=dict(type='DomainDisentangleNeck', in_channels=[8, 16, 32, 64], distinct_stages=(0, 3)),
                decode_head_s=head, decode_head_t=copy.deepcopy(head),
                discriminator_s=dict(type='AdaptSegDiscriminator', in_channels=64, base_channels=8, num_convs=1),
                test_cfg=dict(mode='whole'))

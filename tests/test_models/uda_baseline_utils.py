@@ -37,8 +37,9 @@ def encoder_decoder_cfg(model_type: str, dropout: float = 0.0, **overrides) -> d
 
 
 def adaptseg_cfg(**overrides) -> dict:
-    """Tiny ``AdaptSegSegmentor`` (discriminator on the 4-class softmax maps, no normalisation as the reference)."""
-    disc = dict(type='AdaptSegDiscriminator', in_channels=NUM_CLASSES, base_channels=8, num_convs=3, norm_cfg=None)
+    """Tiny ``AdaptSegSegmentor`` (discriminator on the 4-class softmax maps, no normalisation as the reference;
+    its ``in_channels`` is filled in by the segmentor)."""
+    disc = dict(type='AdaptSegDiscriminator', base_channels=8, num_convs=3, norm_cfg=None)
     return encoder_decoder_cfg('AdaptSegSegmentor', discriminator=disc, **overrides)
 
 
@@ -65,6 +66,15 @@ def build_optim(model, with_discriminator: bool = True, seg_lr: float = 0.01):
         cfg['discriminator'] = dict(optimizer=dict(type='Adam', lr=1e-3, betas=(0.9, 0.99)))
     init_default_scope('mmseg')
     return build_optim_wrapper(model, cfg)
+
+
+def build_from_config(config: Path, num_classes: Optional[int] = None):
+    """Build the model of a config file (optionally with another number of classes in every head)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(config))
+    if num_classes is not None:
+        cfg.model.decode_head.num_classes = num_classes
+    return build(cfg.model.to_dict())
 
 
 def train_tiny_config(config: Path, work_dir: Path, iters: int = 3) -> subprocess.CompletedProcess:

@@ -42,7 +42,9 @@ model = dict(
     pretrained=None,
     backbone_s=backbone,
     backbone_t=backbone,
-    neck=dict(type='DomainDisentangleNeck', in_channels=[16, 32, 64, 128], reduction=8, min_channels=8),
+    # DeepLabV3+ reads stage 1 (c1) and the last stage: only those get DDM blocks (the others would never train).
+    neck=dict(type='DomainDisentangleNeck', in_channels=[16, 32, 64, 128], reduction=8, min_channels=8,
+              distinct_stages=(0, 3), universal_stages=(3, )),
     decode_head_s=decode_head,
     decode_head_t=decode_head,
     discriminator_s=discriminator,

@@ -15,7 +15,7 @@ an mmseg-converted ``img_dir``/``ann_dir`` folder):
 Classes: impervious surface, building, low vegetation, tree, car, clutter (colours white, blue, cyan, green, yellow,
 red). ``clutter='ignore'`` maps clutter to the ignore index and leaves 5 classes, as many domain-adaptation papers do.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from rsseg.geo.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene

@@ -92,6 +92,9 @@ class DomainDisentangleNeck(BaseModule):
         reduction: ``r`` in ``d = max(C / r, min_channels)``.
         min_channels: Lower bound of ``d`` (the reference's ``L``; 8 in its configs).
         universal_stages: Stages (indices, negatives allowed) that also get a universal block; the last by default.
+        distinct_stages: Stages that get a distinct block (all by default); the others pass through unchanged. Set
+            it to the stages the decoders read (``(0, 3)`` for DeepLabV3+, which uses stage 1 and the last stage):
+            blocks on unread stages would never train, and DDP refuses parameters without gradients.
         conv_cfg: Conv config of the universal block.
         norm_cfg: Norm config of the universal block.
         act_cfg: Activation config of the universal block.
@@ -103,24 +106,38 @@ class DomainDisentangleNeck(BaseModule):
     """
 
     def __init__(self, in_channels: Sequence[int], reduction: int = 8, min_channels: int = 8,
-                 universal_stages: Sequence[int] = (-1, ), conv_cfg: Optional[dict] = None,
+                 universal_stages: Sequence[int] = (-1, ), distinct_stages: Optional[Sequence[int]] = None,
+                 conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = None, act_cfg: Optional[dict] = dict(type='ReLU'),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(in_channels, int) or not in_channels:
             raise ValueError(f'DomainDisentangleNeck in_channels must be a list of stage channels, got {in_channels}')
         self.in_channels = [int(c) for c in in_channels]
-        n = len(self.in_channels)
-        bad = [i for i in universal_stages if not -n <= i < n]
-        if bad:
-            raise ValueError(f'DomainDisentangleNeck universal_stages {bad} out of range for {n} stages')
-        self.universal_stages = sorted({i % n for i in universal_stages})
+        self.universal_stages = self._stage_list(universal_stages, 'universal_stages')
+        self.distinct_stages = self._stage_list(
+            range(len(self.in_channels)) if distinct_stages is None else distinct_stages, 'distinct_stages')
         self.reduced = [reduced_channels(c, reduction, min_channels) for c in self.in_channels]
-        self.distinct = nn.ModuleList([DistinctBlock(c, d) for c, d in zip(self.in_channels, self.reduced)])
+        self.distinct = nn.ModuleDict({
+            str(i): DistinctBlock(self.in_channels[i], self.reduced[i])
+            for i in self.distinct_stages
+        })
         self.universal = nn.ModuleDict({
             str(i): UniversalBlock(self.in_channels[i], self.reduced[i], conv_cfg, norm_cfg, act_cfg)
             for i in self.universal_stages
         })
+
+    def _stage_list(self, stages: Sequence[int], name: str) -> List[int]:
+        n = len(self.in_channels)
+        bad = [i for i in stages if not -n <= i < n]
+        if bad:
+            raise ValueError(f'DomainDisentangleNeck {name} {bad} out of range for {n} stages')
+        return sorted({i % n for i in stages})
+
+    @property
+    def stages_with_params(self) -> List[int]:
+        """Stages that hold trainable blocks (distinct or universal)."""
+        return sorted(set(self.distinct_stages) | set(self.universal_stages))
 
     @property
     def out_channels(self) -> List[int]:
@@ -146,7 +163,7 @@ class DomainDisentangleNeck(BaseModule):
         self.check_inputs(x_s, x_t)
         out_s, out_t = [], []
         for i, (f_s, f_t) in enumerate(zip(x_s, x_t)):
-            d_s, d_t = self.distinct[i](f_s, f_t)
+            d_s, d_t = self.distinct[str(i)](f_s, f_t) if str(i) in self.distinct else (f_s, f_t)
             if str(i) in self.universal:
                 u_s, u_t = self.universal[str(i)](f_s, f_t)
                 d_s, d_t = torch.cat([d_s, u_s], dim=1), torch.cat([d_t, u_t], dim=1)

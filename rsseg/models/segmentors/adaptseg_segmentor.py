@@ -15,7 +15,7 @@ single-level variant (the output of the decode head); an ``auxiliary_head`` is t
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from mmengine.optim import OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.registry import MODELS
 from torch import Tensor
 
@@ -48,8 +48,8 @@ class AdaptSegSegmentor(UDAEncoderDecoder):
     Args:
         backbone: Backbone config.
         decode_head: Decode head config.
-        discriminator: Discriminator config; its ``in_channels`` must equal the head's ``out_channels`` (classes),
-            e.g. ``AdaptSegDiscriminator(in_channels=num_classes, norm_cfg=None)``.
+        discriminator: Discriminator config, e.g. ``AdaptSegDiscriminator(norm_cfg=None)``; ``in_channels`` left
+            out (or None) becomes the head's ``out_channels`` (the number of classes), which it must equal.
         adv_loss: GAN loss of the segmentor's fool term; its ``loss_weight`` is ``λ_adv``.
         disc_loss: GAN loss of the discriminator phase.
         neck: Optional neck config.
@@ -80,6 +80,9 @@ class AdaptSegSegmentor(UDAEncoderDecoder):
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, auxiliary_head=auxiliary_head,
                          train_cfg=train_cfg, test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          pretrained=pretrained, init_cfg=init_cfg)
+        discriminator = dict(discriminator)
+        if discriminator.get('in_channels') is None:  # judge the softmax of every class the head predicts
+            discriminator['in_channels'] = self.out_channels
         self.discriminator = MODELS.build(discriminator)
         self.adv_loss = MODELS.build(adv_loss)
         self.disc_loss = MODELS.build(disc_loss)
@@ -116,7 +119,8 @@ class AdaptSegSegmentor(UDAEncoderDecoder):
         finally:
             set_requires_grad(self.discriminator, True)
 
-    def _train_segmentor(self, src: dict, tgt: dict, wrapper) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+    def _train_segmentor(self, src: dict, tgt: dict,
+                         wrapper: OptimWrapper) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
         """Segmentor phase: source CE + λ_adv fool term, discriminator frozen; the ``segmentor`` wrapper steps.
 
         Returns:
@@ -143,7 +147,7 @@ class AdaptSegSegmentor(UDAEncoderDecoder):
         """Softmax over classes of the logits upsampled to the image: what the discriminator judges."""
         return self.resize_to(logits, inputs.shape[-2:]).float().softmax(dim=1)
 
-    def _train_discriminator(self, probs: Dict[str, Tensor], wrapper) -> Dict[str, Tensor]:
+    def _train_discriminator(self, probs: Dict[str, Tensor], wrapper: OptimWrapper) -> Dict[str, Tensor]:
         """Discriminator phase: source maps as source ("real"), target maps as target; segmentor untouched."""
         with wrapper.optim_context(self):
             out_src = self.discriminator(probs['src'])

@@ -214,6 +214,8 @@ class STDASegmentor(EncoderDecoder):
         self.neck.check_inputs(*feats)
         for b in BRANCHES:
             self._check_head_channels(b)
+        self._check_stage_usage(feats)
+        for b in BRANCHES:
             disc = getattr(self, f'discriminator_{b}')
             last = feats[BRANCHES.index(b)][-1].shape[1]
             if getattr(disc, 'in_channels', last) != last:
@@ -247,6 +249,32 @@ class STDASegmentor(EncoderDecoder):
         finally:
             for m, mode in zip(backbones, modes):
                 m.train(mode)
+
+    def _check_stage_usage(self, feats: Tuple[Features, Features]) -> None:
+        """Every DDM stage with parameters must feed a decoder (found by differentiating the decoders' output with
+        respect to the DDM stages on the dry-run features); otherwise those parameters never train."""
+        heads = [self.decode_head_s, self.decode_head_t]
+        modes = [self.neck.training] + [h.training for h in heads]
+        try:
+            self.neck.eval()
+            for head in heads:
+                head.eval()
+            with torch.no_grad():
+                ddm = self.neck(*feats)
+            used = set()
+            for head, stages in zip(heads, ddm):
+                leaves = [f.detach().requires_grad_() for f in stages]
+                with torch.enable_grad():
+                    grads = torch.autograd.grad(head(tuple(leaves)).sum(), leaves, allow_unused=True)
+                used |= {i for i, g in enumerate(grads) if g is not None}
+        finally:
+            for module, mode in zip([self.neck] + heads, modes):
+                module.train(mode)
+        unused = [i for i in self.neck.stages_with_params if i not in used]
+        if unused:
+            raise ValueError(f'DDM stage(s) {unused} hold parameters but no decoder reads them (the decoders read '
+                             f'stages {sorted(used)}); set neck distinct_stages={sorted(used)}: unread blocks would '
+                             'never train and DistributedDataParallel refuses parameters without gradients')
 
     def _check_head_channels(self, branch: str) -> None:
         head = getattr(self, f'decode_head_{branch}')

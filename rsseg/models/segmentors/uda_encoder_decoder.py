@@ -10,6 +10,7 @@ than ``forward`` are reached through :func:`~rsseg.models.utils.unwrap`).
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
+from mmengine.config import ConfigDict
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
@@ -49,7 +50,7 @@ class UDAEncoderDecoder(EncoderDecoder):
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, auxiliary_head=auxiliary_head,
-                         train_cfg=train_cfg, test_cfg=test_cfg,
+                         train_cfg=train_cfg, test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
                          data_preprocessor=_build_preprocessor(data_preprocessor), pretrained=pretrained,
                          init_cfg=init_cfg)
 

@@ -37,6 +37,15 @@ class TestDomainDisentangleNeck:
         out_s, _ = neck(_features([8, 16], [4, 4]), _features([8, 16], [4, 4], 1))
         assert [o.shape[1] for o in out_s] == [16, 24]
 
+    def test_distinct_stages_pass_others_through(self):
+        neck = DomainDisentangleNeck(in_channels=[8, 16, 32, 64], distinct_stages=(0, 3))
+        x_s, x_t = _features([8, 16, 32, 64], [8, 4, 4, 4]), _features([8, 16, 32, 64], [8, 4, 4, 4], 1)
+        out_s, out_t = neck(x_s, x_t)
+        assert out_s[1] is x_s[1] and out_t[2] is x_t[2]
+        assert not torch.equal(out_s[0], x_s[0])
+        assert sorted(neck.distinct) == ['0', '3'] and neck.stages_with_params == [0, 3]
+        assert neck.out_channels == [8, 16, 32, 72]
+
     def test_channel_mismatch_names_stage(self):
         neck = DomainDisentangleNeck(in_channels=[8, 16, 32, 64])
         bad = _features([8, 16, 32, 48], [4, 4, 4, 4])

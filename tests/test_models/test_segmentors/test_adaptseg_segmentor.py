@@ -9,8 +9,8 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from rsseg.models.segmentors import AdaptSegSegmentor
 from tests.test_models.stdaseg_utils import NUM_CLASSES, SIZE, changed, paired_batch, seg_sample, state
-from tests.test_models.uda_baseline_utils import (REPO, adaptseg_cfg, build, build_optim, check_train_records,
-                                                  logged_scalars, train_tiny_config)
+from tests.test_models.uda_baseline_utils import (REPO, adaptseg_cfg, build, build_from_config, build_optim,
+                                                  check_train_records, logged_scalars, train_tiny_config)
 
 SEGMENTOR = ['backbone', 'decode_head']
 TINY = REPO / 'configs' / 'adaptseg' / 'adaptseg_deeplabv3plus-r18-tiny_1xb2-100i_dubai-demo-128x128.py'
@@ -200,6 +200,13 @@ class TestInference:
 
 
 class TestTinyConfig:
+
+    @pytest.mark.parametrize('num_classes', [5, 6])
+    def test_discriminator_follows_the_number_of_classes(self, num_classes):
+        model = build_from_config(TINY, num_classes)
+        assert isinstance(model, AdaptSegSegmentor)
+        assert model.discriminator.in_channels == num_classes
+        assert model.discriminator.layers[0].norm_cfg is None  # the reference discriminator has no normalisation
 
     def test_three_iterations_with_target_miou(self, tmp_path):
         proc = train_tiny_config(TINY, tmp_path, iters=3)

@@ -99,6 +99,11 @@ class TestBuildErrors:
         cfg['decode_head_s']['c1_in_channels'] = 16
         self._expect(cfg, r'decode_head_s .*c1_in_channels=16.* DDM output channels')
 
+    def test_ddm_stage_no_decoder_reads(self):
+        cfg = tiny_model_cfg()
+        cfg['neck'].pop('distinct_stages')  # DeepLabV3+ reads stages 0 and 3 only
+        self._expect(cfg, r'DDM stage\(s\) \[1, 2\] hold parameters but no decoder reads them .*distinct_stages=\[0, 3\]')
+
     def test_num_classes(self):
         cfg = tiny_model_cfg()
         cfg['decode_head_t']['num_classes'] = 5

@@ -1,0 +1,54 @@
+"""Aim an existing config at other data: the shared step of the demo and the adaptation-table runs."""
+from pathlib import Path
+from typing import Optional, Union
+
+from mmengine.config import Config
+
+PathLike = Union[str, Path]
+
+
+def point(dataset: dict, manifest: PathLike, split: Optional[str], with_label: bool = True) -> None:
+    """Aim a ``GeoChipDataset`` config at ``manifest`` (no preparer: the manifest exists)."""
+    dataset.update(manifest=str(manifest), split=split, prepare=None, with_label=with_label)
+
+
+def set_num_classes(node, n: int) -> None:
+    """Set every ``num_classes`` in a nested (model) config."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'num_classes':
+                node[key] = n
+            else:
+                set_num_classes(value, n)
+    elif isinstance(node, list):
+        for item in node:
+            set_num_classes(item, n)
+
+
+def retarget(cfg: Config, *, source: PathLike, target: PathLike, num_classes: int, iters: int, seed: int,
+             work_dir: PathLike, val_split: str = 'val', test_split: str = 'test', oracle: bool = False,
+             val_interval: Optional[int] = None) -> Config:
+    """Point a source-only or UDA config at tiled manifests and set its schedule.
+
+    Source-only configs train on ``source`` (on ``target``'s labels when ``oracle``); UDA configs (a paired train
+    dataset with ``source``/``target``) train on all ``source`` chips and all ``target`` chips without labels.
+    Validation and test read the target's ``val_split`` / ``test_split``.
+    """
+    train = cfg.train_dataloader.dataset
+    if 'source' in train:
+        point(train.source, source, None)
+        point(train.target, target, None, with_label=False)
+    else:
+        point(train, target if oracle else source, None)
+    point(cfg.val_dataloader.dataset, target, val_split)
+    point(cfg.test_dataloader.dataset, target, test_split)
+    set_num_classes(cfg.model, num_classes)
+    cfg.train_cfg.update(max_iters=iters, val_interval=val_interval or iters)
+    groups = cfg.param_scheduler.values() if isinstance(cfg.param_scheduler, dict) else [cfg.param_scheduler]
+    for group in groups:
+        for scheduler in group if isinstance(group, list) else [group]:
+            scheduler['end'] = iters
+    cfg.default_hooks.checkpoint.update(interval=val_interval or iters)
+    cfg.randomness = dict(seed=seed)
+    cfg.work_dir = str(work_dir)
+    return cfg
