@@ -231,15 +231,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('RESULT ' + json.dumps(result))
         return 0
     work = Path(args.work_dir)
-    (work / 'out').mkdir(parents=True, exist_ok=True)
+    (work / 'out' / 'deeplab').mkdir(parents=True, exist_ok=True)
     small = write_scene(work / f'scene_{args.small}.tif', args.small)
     models = {name: write_model(work, name, small) for name in ('deeplab', 'light')}
-    ours = run_worker('rsseg', models['deeplab'], small, work / 'out', args)
-    theirs = run_worker('mmseg', models['deeplab'], small, work / 'out' / 'mmseg', args)
-    runs = {f'{args.small}px': run_worker('rsseg', models['light'], small, work / 'out', args)}
+    ours = run_worker('rsseg', models['deeplab'], small, work / 'out' / 'deeplab', args)
+    theirs = run_worker('mmseg', models['deeplab'], small, work / 'out' / 'deeplab' / 'mmseg', args)
+    runs = {f'{args.small}px': run_worker('rsseg', models['light'], small, work / 'out' / 'light', args)}
     if not args.skip_large:
         large = write_scene(work / f'scene_{args.large}.tif', args.large)
-        runs[f'{args.large}px'] = run_worker('rsseg', models['light'], large, work / 'out', args)
+        runs[f'{args.large}px'] = run_worker('rsseg', models['light'], large, work / 'out' / 'light', args)
     keys = list(runs)
     res = dict(
         machine=machine(), settings=dict(window=args.window, overlap=args.overlap, batch_size=args.batch_size),

@@ -59,6 +59,7 @@ def tile(out: Path, labels: Dict[str, Path]) -> Dict[str, Path]:
         dest = out / 'chips' / domain
         code = tile_main([str(a) for a in args] + ['--out', str(dest), '--chip', '256', '--stride', '192',
                                                     '--min-valid', '0.5', '--palette', str(DEMO / 'palette.json'),
+                                                    '--label-format', 'index',
                                                     '--domain', f'dubai-{domain}'])
         if code:
             raise RuntimeError(f'tiling the {domain} failed')
@@ -120,10 +121,10 @@ def evaluate(out: Path, maps: List[Path], labels: Path) -> Dict[str, float]:
     scores = IoUMetric.total_area_to_metrics(*totals, ['mIoU', 'mFscore'])
     table = PrettyTable(['class', 'IoU', 'F1'])
     result = {}
-    for name, iou, f1 in zip(classes, scores['IoU'].numpy(), scores['Fscore'].numpy()):
+    for name, iou, f1 in zip(classes, scores['IoU'], scores['Fscore']):
         table.add_row([name, f'{iou * 100:.1f}', f'{f1 * 100:.1f}'])
         result[f'IoU.{name}'] = float(iou * 100)
-    result['mIoU'] = float(np.nanmean(scores['IoU'].numpy()) * 100)
+    result['mIoU'] = float(np.nanmean(scores['IoU']) * 100)
     result['aAcc'] = float(scores['aAcc'] * 100)
     print(table)
     print(f"mIoU {result['mIoU']:.1f}, overall accuracy {result['aAcc']:.1f} on {len(maps)} held-back target images")

@@ -247,7 +247,7 @@ class _Producer:
 class _Consumer:
     """Runs submitted calls in order in one background thread (the writer); the first error is re-raised."""
 
-    def __init__(self, maxsize: int = 4) -> None:
+    def __init__(self, maxsize: int = 2) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
         self._error: Optional[BaseException] = None
         self._thread = threading.Thread(target=self._run, daemon=True, name='rsseg-writer')
@@ -518,7 +518,8 @@ class ScenePredictor:
         def sink(row: int, classes: np.ndarray, conf: np.ndarray) -> None:
             consumer.submit(writers['classes'].write_rows, row, classes)
             if 'confidence' in writers:
-                percent = np.where(classes == nodata, nodata, np.round(conf * 100)).astype(np.uint8)
+                percent = np.round(conf * np.float16(100)).astype(np.uint8)
+                percent[classes == nodata] = nodata
                 consumer.submit(writers['confidence'].write_rows, row, percent)
         return sink
 

@@ -1,4 +1,4 @@
-"""Blending overlapping window predictions into a seamless map, one strip of rows at a time (no I/O).
+"""Blending overlapping window predictions into a seamless map, holding only what pending windows still touch (no I/O).
 
 Each window's class probabilities are multiplied by a weight that is high in the window's centre and low near its
 edges, summed, and divided by the summed weights. Predictions near a window edge (where the model saw zero padding
@@ -120,7 +120,7 @@ class BlendAccumulator:
     Args:
         height: Raster height.
         width: Raster width.
-        rows: Window row offsets (e.g. :func:`rsseg.geo.tiling.window_starts`).
+        rows: Window row offsets (e.g. :func:`spread_starts` or :func:`rsseg.geo.tiling.window_starts`).
         cols: Window column offsets.
         window: ``(height, width)`` of the windows (clipped to the raster).
         num_classes: Number of probability channels.
@@ -188,7 +188,7 @@ class BlendAccumulator:
 
         Yields:
             ``(row, classes, confidence)`` in row order, each row once: uint8 class indices (``nodata`` where
-            invalid) and float32 maximum probability (0 where invalid), each (n, width).
+            invalid) and float16 maximum probability (0 where invalid), each (n, width).
         """
         while self._next < len(self._order) and self._order[self._next][0] <= index:
             _, rk, ck = self._order[self._next]
@@ -198,7 +198,7 @@ class BlendAccumulator:
                 self._final_per_row[self._emit_row] == len(self.col_cuts) - 1:
             classes, conf = self._staged.pop(self._emit_row)
             self._count(-classes.nbytes - conf.nbytes)
-            yield self.row_cuts[self._emit_row], classes, conf.astype(np.float32)
+            yield self.row_cuts[self._emit_row], classes, conf
             self._emit_row += 1
 
     def _finish(self, rk: int, ck: int) -> None:

@@ -11,6 +11,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+REPO_MODEL = Path(__file__).resolve().parents[2] / 'configs' / '_base_' / 'models' / 'deeplabv3plus_r18-tiny.py'
 PALETTE = [[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180]]
 
 

@@ -292,3 +292,21 @@ def test_collect_scenes_from_files_globs_folders_and_lists(tmp_path: Path) -> No
         collect_scenes([tmp_path / 'missing.tif'])
     with pytest.raises(FileNotFoundError, match='no scene matches'):
         collect_scenes([str(tmp_path / '*.jp2')])
+
+
+def test_real_architecture_with_output_stride_and_small_scenes(tmp_path: Path) -> None:
+    """The repository's DeepLabV3+ (stride-8 features resized back by its head): odd sizes, scene < window."""
+    from .fixtures import REPO_MODEL
+    if not REPO_MODEL.is_file():
+        pytest.skip(f'{REPO_MODEL} is absent')
+    from mmengine.config import Config
+    model = Config.fromfile(str(REPO_MODEL)).model.to_dict()
+    config, ckpt = write_tiny_model(tmp_path / 'm', model=model, num_classes=5)
+    p = ScenePredictor(str(config), str(ckpt), window=72, overlap=0.3, batch_size=3, progress=False)
+    for name, (w, h) in (('odd', (101, 83)), ('small', (40, 50))):
+        scene = write_scene(tmp_path / f'{name}.tif', width=w, height=h, nodata_box=(0, 0, 5, 7))
+        result = p.predict_scene(scene, tmp_path / 'out', confidence=True)
+        with rasterio.open(result.output) as out:
+            classes = out.read(1)
+            assert out.shape == (h, w) and (classes[:5, :7] == 255).all() and (classes[5:] < 5).all()
+        assert validate_cog(result.output)[0]

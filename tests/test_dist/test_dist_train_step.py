@@ -20,9 +20,19 @@ WORLD = 2
 
 
 def _model_cfg() -> dict:
-    """GroupNorm, no dropout, and a pseudo-label threshold a fresh model reaches on part of the pixels."""
+    """GroupNorm and no dropout: the per-rank forward does not depend on how the batch is split."""
     from tests.test_models.stdaseg_utils import tiny_model_cfg
-    return tiny_model_cfg(norm='GN', dropout=0.0, pseudo_label=dict(threshold=0.3))
+    return tiny_model_cfg(norm='GN', dropout=0.0, pseudo_label=dict(threshold=0.9))
+
+
+def _build():
+    """Same init on every process; decoders sharpened so the teachers are confident on part of the target pixels
+    (a fresh mmseg head predicts nearly uniform probabilities)."""
+    from tests.test_models.stdaseg_utils import build_model
+    model = build_model(_model_cfg(), seed=0)
+    for head in (model.decode_head_s, model.decode_head_t):
+        head.conv_seg.weight.data.mul_(300.0)
+    return model
 
 
 def _optim_cfg():
@@ -66,8 +76,7 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
     try:
         from mmengine.model import MMSeparateDistributedDataParallel
 
-        from tests.test_models.stdaseg_utils import build_model
-        model = build_model(_model_cfg(), seed=0)
+        model = _build()
         wrapped = MMSeparateDistributedDataParallel(model, device_ids=None)
         wrapped_names = sorted(n for n, m in model._modules.items() if type(m).__name__ == 'MMDistributedDataParallel')
         result = _train(model, wrapped, rank, world, f'dist_rank{rank}')
@@ -81,8 +90,7 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp('dist')
     mp.spawn(_worker, args=(WORLD, str(out / 'init'), str(out)), nprocs=WORLD, join=True)
-    from tests.test_models.stdaseg_utils import build_model
-    model = build_model(_model_cfg(), seed=0)
+    model = _build()
     single = _train(model, model, 0, 1, 'dist_single')
     ranks = [torch.load(out / f'rank{r}.pt', weights_only=False) for r in range(WORLD)]
     return ranks, single
@@ -112,14 +120,13 @@ class TestSeparateDDP:
     def test_equal_to_single_process_global_batch(self, results):
         ranks, single = results
         assert ranks[0]['ratios'] == pytest.approx(single['ratios'])  # r is the share over the global batch
-        assert all(0.05 < r < 0.95 for r in single['ratios'])  # a non-trivial share: the sync matters
+        assert all(0.01 < r < 0.99 for r in single['ratios'])  # a non-trivial share: the sync matters
         for key, value in single['state'].items():
             assert torch.allclose(ranks[0]['state'][key], value, rtol=1e-4, atol=1e-5), key
 
     def test_training_moved_every_part(self, results):
-        from tests.test_models.stdaseg_utils import build_model
         ranks, _ = results
-        fresh = build_model(_model_cfg(), seed=0).state_dict()
+        fresh = _build().state_dict()
         for part in ('backbone_s', 'backbone_t', 'neck', 'decode_head_s', 'discriminator_t', 'ema_decode_head_s'):
             key = next(k for k in fresh if k.startswith(part + '.') and fresh[k].is_floating_point())
             assert not torch.equal(fresh[key], ranks[0]['state'][key]), part

@@ -77,6 +77,35 @@ def build_from_config(config: Path, num_classes: Optional[int] = None):
     return build(cfg.model.to_dict())
 
 
+def full_configs(method: str) -> List[Path]:
+    """The method's DeepLabV3+ R50 configs (one per ST-DASegNet dataset config)."""
+    return sorted((REPO / 'configs' / method).glob(f'{method}_deeplabv3plus-r50-d8_*.py'))
+
+
+def check_like_for_like(config: Path, method: str) -> None:
+    """Assert that a full baseline config trains and evaluates exactly like its ST-DASegNet counterpart: same data,
+    evaluator, schedule, hooks and test mode; and that the crop in its name is the crop it trains on."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(config))
+    twin = REPO / 'configs' / 'stdaseg' / config.name.replace(f'{method}_', 'stdaseg_', 1)
+    assert twin.is_file(), f'{config.name} has no ST-DASegNet counterpart {twin.name}'
+    ref = Config.fromfile(str(twin))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator', 'test_evaluator',
+                'param_scheduler', 'train_cfg', 'val_cfg', 'test_cfg', 'default_hooks', 'model_wrapper_cfg'):
+        assert cfg[key] == ref[key], f'{config.name}: {key} differs from {twin.name}'
+    model, ref_model = cfg.model, ref.model
+    assert model.decode_head.num_classes == ref_model.decode_head_s.num_classes
+    assert model.decode_head.loss_decode.get('class_weight') == ref_model.decode_head_s.loss_decode.get('class_weight')
+    assert {k: v for k, v in model.test_cfg.items() if k != 'predict_on'} == \
+        {k: v for k, v in ref_model.test_cfg.items() if k != 'predict_on'}
+    height, width = (int(v) for v in config.stem.rsplit('-', 1)[1].split('x'))
+    crops = [t.crop_size for t in cfg.train_dataloader.dataset.source.pipeline if t.type == 'RandomCrop']
+    assert crops == [(height, width)], crops
+    for branch in ('source', 'target'):
+        assert tuple(model.data_preprocessor[branch].size) == (height, width)
+    assert model.get('pretrained') is None and model.backbone.get('init_cfg') is None  # offline: random init
+
+
 def train_tiny_config(config: Path, work_dir: Path, iters: int = 3) -> subprocess.CompletedProcess:
     """``tools/train.py CONFIG`` for ``iters`` iterations with validation and a checkpoint at the end."""
     options = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',

@@ -22,7 +22,6 @@ import torch.nn as nn
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapperDict
-from mmseg.models.losses import accuracy
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
 from mmseg.models.utils import resize
@@ -371,13 +370,35 @@ class STDASegmentor(EncoderDecoder):
 
     def _segmentor_losses(self, src: dict, tgt: dict) -> Tuple[Dict[str, Tensor], dict]:
         """All segmentor-phase terms plus the detached discriminator inputs for phase 2."""
-        raw_src, ddm_src = self._student_features(src['inputs'])
-        raw_tgt, ddm_tgt = self._student_features(tgt['inputs'])
+        raw_src = (tuple(self.backbone_s(src['inputs'])), tuple(self.backbone_t(src['inputs'])))
+        raw_tgt = (tuple(self.backbone_s(tgt['inputs'])), tuple(self.backbone_t(tgt['inputs'])))
+        ddm_src, ddm_tgt = self._ddm_both_domains(raw_src, raw_tgt)
         losses = self._source_losses(ddm_src, src['data_samples'])
         losses.update(self._pseudo_label_losses(ddm_tgt, tgt))
         adv_losses, adv_inputs = self._adversarial_losses(raw_src, raw_tgt, src['inputs'], tgt['inputs'])
         losses.update(adv_losses)
         return losses, adv_inputs
+
+    def _ddm_both_domains(self, raw_src: Tuple[Features, Features],
+                          raw_tgt: Tuple[Features, Features]) -> Tuple[Tuple[Features, Features], ...]:
+        """DDM features of the source and the target batch.
+
+        The DDM works per image (pooling, channel affinity, convolutions), so both domains go through it as one
+        batch, which is cheaper than two calls and gives the same result; a DDM with batch normalisation, or domains
+        of different sizes, are processed one domain at a time.
+        """
+        same_size = all(a.shape[1:] == b.shape[1:] for a, b in zip(raw_src[0], raw_tgt[0]))
+        if not same_size or self._neck_has_batch_norm:
+            return self.neck(*raw_src), self.neck(*raw_tgt)
+        n = raw_src[0][0].shape[0]
+        joint = [tuple(torch.cat([a, b]) for a, b in zip(raw_src[i], raw_tgt[i])) for i in range(2)]
+        out = self.neck(*joint)
+        return (tuple(tuple(f[:n] for f in branch) for branch in out),
+                tuple(tuple(f[n:] for f in branch) for branch in out))
+
+    @property
+    def _neck_has_batch_norm(self) -> bool:
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.neck.modules())
 
     def _source_losses(self, ddm: Tuple[Features, Features], data_samples: SampleList) -> Dict[str, Tensor]:
         """CE of both students on labelled (source) images: ``seg.src.decode_{s,t}.*``."""
@@ -398,7 +419,7 @@ class STDASegmentor(EncoderDecoder):
                             align_corners=self.align_corners)
             loss_fn = self.pseudo_loss[b]
             losses[f'seg.tgt.decode_{b}.{loss_fn.loss_name}'] = loss_fn(logits, labels, weights, ignore_index)
-            losses[f'seg.tgt.decode_{b}.acc_pseudo'] = accuracy(logits.detach(), labels, ignore_index=ignore_index)
+            losses[f'seg.tgt.decode_{b}.acc_pseudo'] = self._agreement(logits.detach(), labels, ignore_index)
         return losses
 
     @torch.no_grad()
@@ -422,6 +443,14 @@ class STDASegmentor(EncoderDecoder):
         return make_pseudo_labels(probs, cfg['threshold'], cfg['rare_threshold'], cfg['class_weight'],
                                   valid=self._valid_mask(tgt['data_samples'], inputs),
                                   ignore_index=self.decode_head.ignore_index)
+
+    @staticmethod
+    def _agreement(logits: Tensor, labels: Tensor, ignore_index: int) -> Tensor:
+        """Percentage of valid pixels where the student's argmax equals the pseudo-label (argmax, not mmseg's
+        top-k ``accuracy``, which costs several milliseconds per call on CPU)."""
+        valid = labels != ignore_index
+        hits = (logits.argmax(dim=1) == labels) & valid
+        return hits.sum().float() * 100.0 / valid.sum().clamp(min=1)
 
     @staticmethod
     def _valid_mask(data_samples: SampleList, inputs: Tensor) -> Tensor:

@@ -10,7 +10,8 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from rsseg.models.segmentors import AdaptSegSegmentor
 from tests.test_models.stdaseg_utils import NUM_CLASSES, SIZE, changed, paired_batch, seg_sample, state
 from tests.test_models.uda_baseline_utils import (REPO, adaptseg_cfg, build, build_from_config, build_optim,
-                                                  check_train_records, logged_scalars, train_tiny_config)
+                                                  check_like_for_like, check_train_records, full_configs,
+                                                  logged_scalars, train_tiny_config)
 
 SEGMENTOR = ['backbone', 'decode_head']
 TINY = REPO / 'configs' / 'adaptseg' / 'adaptseg_deeplabv3plus-r18-tiny_1xb2-100i_dubai-demo-128x128.py'
@@ -201,6 +202,9 @@ class TestInference:
 
 class TestTinyConfig:
 
+    def test_like_for_like_with_tiny_stdaseg(self):
+        check_like_for_like(TINY, 'adaptseg')
+
     @pytest.mark.parametrize('num_classes', [5, 6])
     def test_discriminator_follows_the_number_of_classes(self, num_classes):
         model = build_from_config(TINY, num_classes)
@@ -218,6 +222,23 @@ class TestTinyConfig:
         assert val and val[-1]['step'] == 3 and 0.0 <= val[-1]['mIoU'] <= 100.0
         assert any(k.startswith('IoU.') for k in val[-1])  # per-class IoU on the target val split
         assert (tmp_path / 'iter_3.pth').is_file()
+
+
+class TestFullConfigs:
+
+    @pytest.mark.parametrize('config', full_configs('adaptseg'), ids=lambda p: p.stem.rsplit('_', 1)[1])
+    def test_like_for_like_with_stdaseg(self, config):
+        check_like_for_like(config, 'adaptseg')
+
+    def test_five_settings(self):
+        assert len(full_configs('adaptseg')) == 5
+
+    def test_r50_config_builds(self):
+        config = REPO / 'configs' / 'adaptseg' / 'adaptseg_deeplabv3plus-r50-d8_1xb2-40k_loveda-rural2urban-384x384.py'
+        model = build_from_config(config)
+        assert isinstance(model, AdaptSegSegmentor) and model.backbone.depth == 50
+        assert model.discriminator.in_channels == 7  # LoveDA classes
+        assert model.adv_loss.loss_weight == pytest.approx(0.001)
 
 
 def test_registered():

@@ -14,8 +14,9 @@ import rsseg.models.segmentors.dacs_segmentor as dacs_module
 from rsseg.engine.hooks import EMATeacherHook
 from rsseg.models.segmentors import DACSSegmentor, confident_share_weights
 from tests.test_models.stdaseg_utils import NUM_CLASSES, SIZE, changed, paired_batch, seg_sample, state
-from tests.test_models.uda_baseline_utils import (REPO, build, build_from_config, build_optim, check_train_records,
-                                                  dacs_cfg, logged_scalars, train_tiny_config)
+from tests.test_models.uda_baseline_utils import (REPO, build, build_from_config, build_optim, check_like_for_like,
+                                                  check_train_records, dacs_cfg, full_configs, logged_scalars,
+                                                  train_tiny_config)
 
 STUDENT = ['backbone', 'decode_head']
 TEACHER = ['ema_backbone', 'ema_decode_head']
@@ -249,6 +250,9 @@ class TestInference:
 
 class TestTinyConfig:
 
+    def test_like_for_like_with_tiny_stdaseg(self):
+        check_like_for_like(TINY, 'dacs')
+
     def test_builds(self):
         model = build_from_config(TINY)
         assert isinstance(model, DACSSegmentor) and model.pseudo_threshold == 0.968
@@ -266,6 +270,24 @@ class TestTinyConfig:
         val = [r for r in records if 'mIoU' in r]
         assert val and val[-1]['step'] == 3 and 0.0 <= val[-1]['mIoU'] <= 100.0
         assert any(k.startswith('IoU.') for k in val[-1])
+
+
+class TestFullConfigs:
+
+    @pytest.mark.parametrize('config', full_configs('dacs'), ids=lambda p: p.stem.rsplit('_', 1)[1])
+    def test_like_for_like_with_stdaseg(self, config):
+        check_like_for_like(config, 'dacs')
+
+    def test_five_settings(self):
+        assert len(full_configs('dacs')) == 5
+
+    def test_r50_config_builds(self):
+        from mmengine.config import Config
+        config = REPO / 'configs' / 'dacs' / 'dacs_deeplabv3plus-r50-d8_1xb2-40k_potsdam2vaihingen-384x384.py'
+        model = build_from_config(config)
+        assert isinstance(model, DACSSegmentor) and model.ema_backbone.depth == 50
+        assert model.mix_loss.class_weight == model.decode_head.loss_decode.class_weight
+        assert Config.fromfile(str(config)).custom_hooks == [dict(type='EMATeacherHook', max_decay=0.99, interval=1)]
 
 
 def test_registered():

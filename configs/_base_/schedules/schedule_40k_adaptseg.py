@@ -1,0 +1,12 @@
+# AdaptSegNet on DeepLabV3+, like for like with ST-DASegNet's DeepLabV3+ schedule (schedule_40k_adv.py: poly LR,
+# 40k iterations, target val mIoU every 4k selects the checkpoint): its segmentor optimizer (SGD 1e-3, decoder 2e-3,
+# momentum 0.9, wd 5e-4) and AdaptSegNet's discriminator optimizer (Adam 1e-4, betas (0.9, 0.99)).
+# Keys = AdaptSegSegmentor's optimizer keys; the poly schedule applies to both wrappers.
+_base_ = ['./schedule_40k_adv.py']
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='MultiOptimWrapperConstructor',
+    segmentor=dict(type='OptimWrapper', modules=['backbone', 'decode_head'],
+                   optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=0.0005),
+                   paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=2.0)})),
+    discriminator=dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.99))))

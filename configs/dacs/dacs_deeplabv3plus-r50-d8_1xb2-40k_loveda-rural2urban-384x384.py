@@ -1,0 +1,13 @@
+# DACS-style self-training (EMA teacher + ClassMix), DeepLabV3+ R50-d8, LoveDA Rural → Urban.
+# Like for like with stdaseg/stdaseg_deeplabv3plus-r50-d8_1xb2-40k_loveda-rural2urban-384x384.py and its source-only /
+# target-oracle baselines: same dataset config, 384×384 crops, batch 2 + 2, 40k iterations, class weights, slide test.
+_base_ = [
+    '../_base_/models/dacs_deeplabv3plus-r50-d8.py',
+    '../_base_/datasets/uda_loveda-rural2urban.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_40k_dacs.py',
+]
+crop_size = (384, 384)
+model = dict(
+    data_preprocessor=dict(source=dict(size=crop_size), target=dict(size=crop_size)),
+    decode_head=dict(num_classes={{_base_.num_classes}}, loss_decode=dict(class_weight={{_base_.ce_class_weight}})))

@@ -1,0 +1,16 @@
+# Source-only baseline for ST-DASegNet's DeepLabV3+ R50-d8 Potsdam IRRG → Vaihingen IRRG config:
+# one DeepLabV3+ R50-d8 trained on the labelled source chips only, evaluated on the same target val/test
+# splits with the same crops, schedule and optimizer.
+_base_ = [
+    '../../_base_/models/stdaseg_baseline_deeplabv3plus-r50-d8.py',
+    '../../_base_/datasets/uda_potsdam2vaihingen.py',
+    '../../_base_/default_runtime.py',
+    '../../_base_/schedules/schedule_40k_adv.py',
+]
+crop_size = (384, 384)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(num_classes={{_base_.num_classes}},
+                     loss_decode=dict(class_weight={{_base_.ce_class_weight}})))
+train_dataloader = dict(dataset={{_base_.source_only_dataset}})
+optim_wrapper = {{_base_.baseline_optim_wrapper}}

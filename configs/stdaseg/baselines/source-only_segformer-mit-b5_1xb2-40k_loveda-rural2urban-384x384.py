@@ -1,0 +1,16 @@
+# Source-only baseline for ST-DASegNet's SegFormer MiT-b5 LoveDA Rural → Urban config:
+# one SegFormer MiT-b5 trained on the labelled source chips only, evaluated on the same target val/test
+# splits with the same crops, schedule and optimizer.
+_base_ = [
+    '../../_base_/models/stdaseg_baseline_segformer-mit-b5.py',
+    '../../_base_/datasets/uda_loveda-rural2urban.py',
+    '../../_base_/default_runtime.py',
+    '../../_base_/schedules/schedule_40k_adv-adamw.py',
+]
+crop_size = (384, 384)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(num_classes={{_base_.num_classes}},
+                     loss_decode=dict(class_weight={{_base_.ce_class_weight}})))
+train_dataloader = dict(dataset={{_base_.source_only_dataset}})
+optim_wrapper = {{_base_.baseline_optim_wrapper}}

@@ -1,0 +1,35 @@
+"""tools/demo.py end to end on a reduced setting (bundled example only, no ../shared), then a resuming rerun."""
+import json
+from pathlib import Path
+
+import rasterio
+
+from rsseg.geo.cog import validate_cog
+
+from ..conftest import run_tool
+
+
+def test_demo_end_to_end_and_resume(tmp_path: Path) -> None:
+    out = tmp_path / 'demo'
+    proc = run_tool('tools/demo.py', '--out', out, '--iters', '4', timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert f'Everything is in {out}' in proc.stdout
+    maps = sorted((out / 'maps').glob('image_part_00?.tif'))
+    assert [m.stem for m in maps] == ['image_part_008', 'image_part_009']
+    for path in maps:
+        assert validate_cog(path)[0], path
+        with rasterio.open(path) as src, rasterio.open(out / 'labels' / 'target' / path.name) as lab:
+            assert (src.width, src.height) == (lab.width, lab.height) and src.dtypes[0] == 'uint8'
+        assert path.with_suffix('.preview.png').is_file() and path.with_suffix('.confidence.tif').is_file()
+    scores = json.loads((out / 'target_iou.json').read_text())
+    assert 0 <= scores['mIoU'] <= 100 and {f'IoU.{c}' for c in ('building', 'land', 'road')} <= set(scores)
+    assert (out / 'training_curves.png').stat().st_size > 10_000
+    manifests = [json.loads((out / 'chips' / d / 'manifest.json').read_text()) for d in ('source', 'target')]
+    assert {c['split'] for c in manifests[0]['chips']} == {'train'}
+    assert {c['split'] for c in manifests[1]['chips']} == {'train', 'val'}  # held-back 8-9 never tiled
+    assert not any('image_part_008' in c['scene'] for c in manifests[1]['chips'])
+
+    again = run_tool('tools/demo.py', '--out', out, '--iters', '4', timeout=600)
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert 'trained model found' in again.stdout
+    assert 'complete output found, skipped' in again.stdout + again.stderr
