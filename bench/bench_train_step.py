@@ -53,6 +53,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--out', default=str(REPO / 'work_dirs/bench_train_step.json'))
     parser.add_argument('--profile', action='store_true', help='also print the top torch.profiler ops per model')
+    parser.add_argument('--no-ablation', dest='ablate_universal', action='store_false',
+                        help='skip the third model (ST-DASegNet without the DDM universal block)')
     return parser.parse_args(argv)
 
 
@@ -64,7 +66,23 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def build(config: str, crop: int, device: str):
+def without_universal_block(model_cfg) -> None:
+    """Ablation: drop the DDM's universal block(s) and shrink the decoders' inputs accordingly (in place)."""
+    neck = model_cfg.neck
+    stages = len(neck.in_channels)
+    universal = sorted({i % stages for i in neck.get('universal_stages', (-1, ))})
+    neck.universal_stages = ()
+    for key in ('decode_head_s', 'decode_head_t'):
+        head = model_cfg[key]
+        if isinstance(head.in_channels, int):
+            index = head.in_index % stages
+            head.in_channels = neck.in_channels[index] if index in universal else head.in_channels
+        else:
+            head.in_channels = [neck.in_channels[i % stages] if i % stages in universal else c
+                                for i, c in zip(head.in_index, head.in_channels)]
+
+
+def build(config: str, crop: int, device: str, ablate_universal: bool = False):
     """Model and optimizer wrapper(s) from a config, preprocessing padded to ``crop``."""
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
@@ -72,8 +90,12 @@ def build(config: str, crop: int, device: str):
     from mmseg.registry import MODELS
 
     import rsseg  # noqa: F401
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('bench_train_step', log_level='WARNING')  # no per-parameter init report
     init_default_scope('mmseg')
     cfg = Config.fromfile(config)
+    if ablate_universal:
+        without_universal_block(cfg.model)
     pre = cfg.model.data_preprocessor
     for sub in ([pre.source, pre.target] if 'source' in pre else [pre]):
         sub.size = (crop, crop)
@@ -197,6 +219,10 @@ def measure(args: argparse.Namespace) -> dict:
     runs = dict(stda=step_fn(stda, stda_optim, data['paired'], args.device),
                 source_only=step_fn(base, base_optim, data['single'], args.device))
     timers = dict(stda=stda_timer, source_only=base_timer)
+    if args.ablate_universal:
+        _, ablated, ablated_optim = build(args.config, args.crop, args.device, ablate_universal=True)
+        runs['stda_without_universal_block'] = step_fn(ablated, ablated_optim, data['paired'], args.device)
+        timers['stda_without_universal_block'] = PartTimer(ablated, [], args.device)
     steps: Dict[str, List[float]] = defaultdict(list)
     walls: Dict[str, List[float]] = defaultdict(list)
     parts: Dict[str, List[Dict[str, float]]] = defaultdict(list)
@@ -213,8 +239,12 @@ def measure(args: argparse.Namespace) -> dict:
             profile_top(run, name)
     med = {k: statistics.median(v) for k, v in steps.items()}
     med_wall = {k: statistics.median(v) for k, v in walls.items()}
+    extra = {}
+    if 'stda_without_universal_block' in med:
+        extra['ratio_without_universal_block'] = round(med['stda_without_universal_block'] / med['source_only'], 3)
     return dict(
         ratio=round(med['stda'] / med['source_only'], 3),
+        **extra,
         clock='wall (cuda synchronised)' if args.device.startswith('cuda') else 'process CPU time',
         seconds_per_step={k: round(v, 4) for k, v in med.items()},
         wall_seconds_per_step={k: round(v, 4) for k, v in med_wall.items()},
@@ -239,6 +269,8 @@ def report(result: dict) -> None:
         print(f'  {name:12s} {secs * 1000:9.1f} ms/step   (wall {wall * 1000:.1f} ms)')
     print(f"  ratio        {result['ratio']:9.2f}×   (wall {result['wall_ratio']:.2f}×; floor ≈ 4×: four backbone "
           'passes; goal ≤ 4.5×)')
+    if 'ratio_without_universal_block' in result:
+        print(f"  ratio without the DDM universal block (ablation): {result['ratio_without_universal_block']:.2f}×")
     for name, parts in result['breakdown'].items():
         total = result['seconds_per_step'][name]
         print(f'\n  where the time goes: {name}')

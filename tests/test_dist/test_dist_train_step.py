@@ -6,7 +6,6 @@ no dropout make the per-rank forward independent of how the batch is split; SGD 
 amplified (Adam divides tiny gradients by their own magnitude).
 """
 import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

@@ -89,6 +89,13 @@ class TestTinyConfig:
         assert (work_dir / f'iter_{ITERS}.pth').is_file()
         assert list(work_dir.glob('best_mIoU_iter_*.pth'))
 
+    def test_curves_plot(self, trained):
+        from tools.plot_curves import main as plot_main
+        _, work_dir = trained
+        out = work_dir / 'curves.png'
+        assert plot_main([str(work_dir), '--out', str(out)]) == 0
+        assert out.stat().st_size > 10_000
+
     def test_teachers_follow_students(self, trained):
         runner, work_dir = trained
         model = runner.model

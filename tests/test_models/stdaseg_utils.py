@@ -16,7 +16,8 @@ SIZE = 64
 
 def tiny_model_cfg(norm: str = 'BN', dropout: float = 0.1, **overrides) -> dict:
     """Model config of a tiny STDASegmentor; ``norm='GN'`` makes it independent of the batch split (DDP tests)."""
-    norm_cfg = dict(type='GN', num_groups=4, requires_grad=True) if norm == 'GN' else dict(type='BN', requires_grad=True)
+    norm_cfg = dict(type='GN', num_groups=4) if norm == 'GN' else dict(type='BN')
+    norm_cfg['requires_grad'] = True
     backbone = dict(type='ResNetV1c', depth=18, in_channels=3, stem_channels=8, base_channels=8, num_stages=4,
                     out_indices=(0, 1, 2, 3), dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=norm_cfg,
                     norm_eval=False, style='pytorch', contract_dilation=True)

@@ -51,8 +51,8 @@ class MultiOptimWrapperConstructor:
         amp = bool(cfg.pop('amp', False)) or top_type == 'AmpOptimWrapper'
         amp_kwargs = {k: cfg.pop(k) for k in AMP_KEYS if k in cfg}
         if top_type not in (None, 'OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'MultiOptimWrapperConstructor: top-level optim_wrapper type {top_type!r} is not supported; '
-                             'set the type inside each part')
+            raise ValueError(f'MultiOptimWrapperConstructor: top-level optim_wrapper type {top_type!r} is not '
+                             'supported; set the type inside each part')
         if not cfg or any(not isinstance(v, dict) or 'optimizer' not in v for v in cfg.values()):
             raise ValueError('MultiOptimWrapperConstructor: every key of optim_wrapper must be a part with an '
                              f'"optimizer" config, got keys {list(cfg)}')

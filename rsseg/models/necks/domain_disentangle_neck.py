@@ -76,10 +76,13 @@ class UniversalBlock(nn.Module):
     def forward(self, x_s: Tensor, x_t: Tensor) -> Tuple[Tensor, Tensor]:
         """Return the universal features ``(N, d, H, W)`` of both branches."""
         key = self.conv((x_s + x_t) / 2.0).flatten(2).transpose(1, 2)  # (N, HW, C)
-        attention = (self._attention(x_s, key) + self._attention(x_t, key)) / 2.0
-        out_s = torch.bmm(attention, x_s.flatten(2)).view_as(x_s)
-        out_t = torch.bmm(attention, x_t.flatten(2)).view_as(x_t)
-        return self.conv_s(out_s), self.conv_t(out_t)
+        # The affinities sum H·W products per entry: in float16 (AMP) they overflow, so this part runs in float32.
+        with torch.autocast(device_type=x_s.device.type, enabled=False):
+            f_s, f_t, key = x_s.float(), x_t.float(), key.float()
+            attention = (self._attention(f_s, key) + self._attention(f_t, key)) / 2.0
+            out_s = torch.bmm(attention, f_s.flatten(2)).view_as(f_s)
+            out_t = torch.bmm(attention, f_t.flatten(2)).view_as(f_t)
+        return self.conv_s(out_s.to(x_s.dtype)), self.conv_t(out_t.to(x_t.dtype))
 
 
 @MODELS.register_module()

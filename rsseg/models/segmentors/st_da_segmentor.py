@@ -388,7 +388,7 @@ class STDASegmentor(EncoderDecoder):
         of different sizes, are processed one domain at a time.
         """
         same_size = all(a.shape[1:] == b.shape[1:] for a, b in zip(raw_src[0], raw_tgt[0]))
-        if not same_size or self._neck_has_batch_norm:
+        if not same_size or self._has_batch_norm(self.neck):
             return self.neck(*raw_src), self.neck(*raw_tgt)
         n = raw_src[0][0].shape[0]
         joint = [tuple(torch.cat([a, b]) for a, b in zip(raw_src[i], raw_tgt[i])) for i in range(2)]
@@ -396,9 +396,6 @@ class STDASegmentor(EncoderDecoder):
         return (tuple(tuple(f[:n] for f in branch) for branch in out),
                 tuple(tuple(f[n:] for f in branch) for branch in out))
 
-    @property
-    def _neck_has_batch_norm(self) -> bool:
-        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.neck.modules())
 
     def _source_losses(self, ddm: Tuple[Features, Features], data_samples: SampleList) -> Dict[str, Tensor]:
         """CE of both students on labelled (source) images: ``seg.src.decode_{s,t}.*``."""
@@ -465,6 +462,22 @@ class STDASegmentor(EncoderDecoder):
         """Discriminator logits of a spatial-softmaxed feature, upsampled to the image size."""
         return resize(discriminator(feature), size=tuple(size), mode='bilinear', align_corners=self.align_corners)
 
+    def _discriminate_pair(self, discriminator: nn.Module, real: Tensor, fake: Tensor, real_size: Sequence[int],
+                           fake_size: Sequence[int]) -> Tuple[Tensor, Tensor]:
+        """Discriminator logits of real and fake inputs; one forward over both when their shapes allow (the
+        discriminator works per image: instance norm, no batch statistics)."""
+        if real.shape[1:] != fake.shape[1:] or self._has_batch_norm(discriminator):
+            return (self._discriminate(discriminator, real, real_size),
+                    self._discriminate(discriminator, fake, fake_size))
+        out = discriminator(torch.cat([real, fake]))
+        n = real.shape[0]
+        resize_kw = dict(mode='bilinear', align_corners=self.align_corners)
+        return resize(out[:n], size=tuple(real_size), **resize_kw), resize(out[n:], size=tuple(fake_size), **resize_kw)
+
+    @staticmethod
+    def _has_batch_norm(module: nn.Module) -> bool:
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
     def _adversarial_losses(self, raw_src: Tuple[Features, Features], raw_tgt: Tuple[Features, Features],
                             x_src: Tensor, x_tgt: Tensor) -> Tuple[Dict[str, Tensor], dict]:
         """Fool terms: target features through the source branch vs D_s, source features through the target
@@ -490,8 +503,8 @@ class STDASegmentor(EncoderDecoder):
             wrapper = optim_wrapper[self.DISCRIMINATOR_OPTIM_KEYS[b]]
             disc = getattr(self, f'discriminator_{b}')
             with wrapper.optim_context(self):
-                out_real = self._discriminate(disc, probs[real], sizes[real_size])
-                out_fake = self._discriminate(disc, probs[fake], sizes[fake_size])
+                out_real, out_fake = self._discriminate_pair(disc, probs[real], probs[fake], sizes[real_size],
+                                                             sizes[fake_size])
                 losses = {f'disc.disc_{b}.loss_real': self.gan_loss(out_real, True),
                           f'disc.disc_{b}.loss_fake': self.gan_loss(out_fake, False)}
             losses[f'disc.disc_{b}.acc'] = self._disc_accuracy(out_real.detach(), out_fake.detach())

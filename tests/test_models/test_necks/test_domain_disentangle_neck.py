@@ -113,3 +113,11 @@ class TestUniversalBlock:
         assert u_s.shape == (1, 2, 3, 3)
         assert torch.allclose(u_s, ref_s, atol=1e-5)
         assert torch.allclose(u_t, ref_t, atol=1e-5)
+
+    def test_affinity_in_float32_under_autocast(self):
+        """Large features overflow float16 affinities; the block keeps them in float32 under AMP."""
+        block = UniversalBlock(8, 2)
+        x = torch.rand(1, 8, 16, 16) * 200
+        with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+            u_s, u_t = block(x, x)
+        assert torch.isfinite(u_s.float()).all() and torch.isfinite(u_t.float()).all()
