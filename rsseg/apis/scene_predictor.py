@@ -249,17 +249,18 @@ class _Producer:
         return False
 
     def __iter__(self) -> Iterator[Any]:
-        try:
-            while True:
-                item = self._queue.get()
-                if item is self._DONE:
-                    if self._error is not None:
-                        raise self._error
-                    return
-                yield item
-        finally:
-            self._stop.set()
-            self._thread.join()
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                if self._error is not None:
+                    raise self._error
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stop the producer (if still running) and wait for its thread, which closes its file handles."""
+        self._stop.set()
+        self._thread.join()
 
 
 class _Consumer:
@@ -614,9 +615,9 @@ class ScenePredictor:
                                self.settings.ignore_index)
         counters = dict(forward_s=0.0, windows=float(len(rows) * len(cols)), skipped_windows=0.0, batches=0.0)
         bar = tqdm(total=len(rows) * len(cols), desc='windows', unit='win', leave=False, disable=not self.progress)
+        reader = _Producer(lambda: self._read_batches(open_reader, height, width, stats), self.prefetch)
         try:
-            for positions, data, valids, upto, skipped in _Producer(
-                    lambda: self._read_batches(open_reader, height, width, stats), self.prefetch):
+            for positions, data, valids, upto, skipped in reader:
                 if positions:
                     self._predict_batch(positions, data, valids, acc, height, width, counters)
                 emitted = 0
@@ -628,6 +629,7 @@ class ScenePredictor:
                 counters['skipped_windows'] += skipped
                 bar.update(len(positions) + skipped)
         finally:
+            reader.close()
             bar.close()
         counters['blend_peak_mb'] = acc.peak_bytes / 2 ** 20
         return counters

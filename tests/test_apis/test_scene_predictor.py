@@ -133,6 +133,25 @@ def test_windows_entirely_nodata_skip_the_model(predictor, tmp_path: Path, monke
     assert (_read(tmp_path / 'out' / 'holes.tif')[:72] == 255).all()
 
 
+def test_a_failure_mid_scene_leaves_no_output_and_no_thread(predictor, tmp_path: Path, monkeypatch) -> None:
+    import threading
+    scene = write_scene(tmp_path / 'boom.tif', width=200, height=160)
+    calls = []
+    forward = ScenePredictor.forward
+
+    def failing(self, batch, weights=None):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError('CUDA out of memory (simulated)')
+        return forward(self, batch, weights)
+
+    monkeypatch.setattr(ScenePredictor, 'forward', failing)
+    with pytest.raises(RuntimeError, match='simulated'):
+        predictor.predict_scene(scene, tmp_path / 'out', confidence=True)
+    assert list((tmp_path / 'out').iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith('rsseg-')]
+
+
 def test_resume_skips_complete_outputs_and_redoes_incomplete_ones(predictor, tmp_path: Path) -> None:
     scene = write_scene(tmp_path / 'r.tif', width=80, height=70)
     out = tmp_path / 'out'
