@@ -35,6 +35,7 @@ from rsseg.geo.errors import GeoError
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
                              read_decimated, scene_files, warp_to_scene, working_shape)
+from rsseg.utils.checkpoint import check_state_dict
 from rsseg.version import __version__
 from .infer_settings import resolve_settings
 
@@ -76,24 +77,6 @@ class SceneResult:
 
 
 # ---------------------------------------------------------------------------------------------------- model loading
-def check_state_dict(model: torch.nn.Module, state: Dict[str, torch.Tensor], checkpoint: str, config: str) -> None:
-    """Refuse a checkpoint whose keys or shapes differ from the model built from the config (one clear error)."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
-              if k in state and hasattr(state[k], 'shape') and state[k].shape != own[k].shape]
-    if not (missing or unexpected or shapes):
-        return
-    parts = []
-    for label, keys in (('missing from the checkpoint', missing), ('not in the model', unexpected),
-                        ('with other shapes (checkpoint vs model)', shapes)):
-        if keys:
-            more = f', ... ({len(keys)} in all)' if len(keys) > 4 else ''
-            parts.append(f'{label}: {", ".join(keys[:4])}{more}')
-    raise ValueError(f'checkpoint {checkpoint} does not match config {config}: ' + '; '.join(parts))
-
-
 def load_model(config: Union[PathLike, Config], checkpoint: PathLike,
                device: str = 'cpu') -> Tuple[torch.nn.Module, Config, dict]:
     """Build the segmentor with mmseg's ``init_model`` and load ``checkpoint`` after checking it matches.

@@ -71,25 +71,37 @@ def install_safe_checkpoint_loading() -> None:
     CheckpointLoader.register_scheme(prefixes='', loader=safe_torch_load, force=True)
 
 
-def check_checkpoint_matches(model: torch.nn.Module, filename: str, config: str = 'the config') -> None:
-    """Refuse a checkpoint written for another model: missing weights or shape mismatches raise ValueError.
+def check_state_dict(model: torch.nn.Module, state: dict, checkpoint: str, config: str) -> None:
+    """Refuse a state dict whose keys or shapes differ from ``model``'s, naming them in one ValueError.
 
-    mmengine only warns about such checkpoints and evaluates a partly random model; a user asking for a test
-    of checkpoint X with config Y wants to know that X is not Y's.
+    mmengine only warns about such checkpoints and then evaluates a partly random model; a user asking for
+    checkpoint X with config Y wants to know that X is not Y's.
     """
-    from mmengine.model import is_model_wrapper
-    model = model.module if is_model_wrapper(model) else model
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in own
+              if k in state and hasattr(state[k], 'shape') and state[k].shape != own[k].shape]
+    if not (missing or unexpected or shapes):
+        return
+    parts = []
+    for label, keys in (('missing from the checkpoint', missing), ('not in the model', unexpected),
+                        ('with other shapes (checkpoint vs model)', shapes)):
+        if keys:
+            more = f', ... ({len(keys)} in all)' if len(keys) > 4 else ''
+            parts.append(f'{label}: {", ".join(keys[:4])}{more}')
+    raise ValueError(f'checkpoint {checkpoint} does not match config {config}: ' + '; '.join(parts))
+
+
+def checkpoint_state_dict(filename: str) -> dict:
+    """The (DDP-unwrapped) ``state_dict`` of a checkpoint file, loaded safely."""
     ckpt = safe_torch_load(filename, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    state = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    mismatched = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}' for k, v in own.items()
-                  if k in state and hasattr(state[k], 'shape') and tuple(state[k].shape) != tuple(v.shape)]
-    if missing or mismatched:
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} of the model\'s {len(own)} weights missing (e.g. {missing[0]})')
-        if mismatched:
-            parts.append(f'{len(mismatched)} shape mismatch(es) (e.g. {mismatched[0]})')
-        raise ValueError(f'checkpoint {filename} does not match the model of {config}: {"; ".join(parts)}')
+    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def check_checkpoint_matches(model: torch.nn.Module, filename: str, config: str = 'the config') -> None:
+    """Refuse checkpoint ``filename`` unless it fits ``model`` (built from ``config``) exactly."""
+    from mmengine.model import is_model_wrapper
+    model = model.module if is_model_wrapper(model) else model
+    check_state_dict(model, checkpoint_state_dict(filename), filename, config)
