@@ -153,40 +153,47 @@ def table(setting: str, results: Dict[str, List[dict]], classes: List[str]) -> s
     return '\n'.join(lines)
 
 
+def write_report(out: Path, results: dict, args: argparse.Namespace, seeds: List[int], seconds: float,
+                 argv: Optional[Sequence[str]]) -> None:
+    """Write (and print) the Markdown table and the raw results for the seeds finished so far."""
+    sections = []
+    for setting, by_method in results.items():
+        iters = args.iters if setting == 'dubai2loveda-rural' else args.smoke_iters
+        classes = COMMON if setting == 'dubai2loveda-rural' else ISPRS
+        sections.append(table(setting, by_method, classes) + f'\n\n{iters} iterations per run, seeds {seeds}.')
+    machine = f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}'
+    report = (f'## Target-domain IoU (%), mean ± std over {len(seeds)} seed(s)\n\n' + '\n\n'.join(sections) +
+              f'\n\nMachine: {machine}; total {seconds:.0f} s.\n'
+              f'Command: `.venv/bin/python bench/adaptation_table.py {" ".join(argv or sys.argv[1:])}`\n')
+    (out / 'adaptation_table.md').write_text(report)
+    (out / 'results.json').write_text(json.dumps(results, indent=1))
+    print(report)
+    print(f'written: {out / "adaptation_table.md"}', flush=True)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='work_dirs/adaptation', help='output folder')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--iters', type=int, default=400, help='training iterations per run (all methods)')
-    parser.add_argument('--smoke-iters', type=int, default=60, help='iterations for the Potsdam→Vaihingen smoke run')
+    parser.add_argument('--iters', type=int, default=200, help='training iterations per run (all methods)')
+    parser.add_argument('--smoke-iters', type=int, default=40, help='iterations for the Potsdam→Vaihingen smoke run')
     parser.add_argument('--settings', nargs='+', default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
     args = parser.parse_args(argv)
     if not SHARED.is_dir():
         raise FileNotFoundError(f'real data folder {SHARED} (../shared/data) is absent')
     out = Path(args.out).resolve()
-    sections, everything = [], {}
     started = time.time()
-    for setting in args.settings:
-        data = SETTINGS[setting](out)
-        iters = args.iters if setting == 'dubai2loveda-rural' else args.smoke_iters
-        classes = COMMON if setting == 'dubai2loveda-rural' else ISPRS
-        results = {}
-        for method in args.methods:
-            results[method] = []
-            for seed in args.seeds:
-                print(f'[{time.time() - started:6.0f}s] {setting}: {method}, seed {seed}, {iters} iterations', flush=True)
-                results[method].append(run(method, setting, data, seed, iters, out))
-        everything[setting] = results
-        sections.append(table(setting, results, classes) + f'\n\n{iters} iterations per run, seeds {args.seeds}.')
-    machine = f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}'
-    report = (f'## Target-domain IoU (%), mean ± std over {len(args.seeds)} seed(s)\n\n' + '\n\n'.join(sections) +
-              f'\n\nMachine: {machine}; total {time.time() - started:.0f} s.\n'
-              f'Command: `.venv/bin/python bench/adaptation_table.py {" ".join(argv or sys.argv[1:])}`\n')
-    (out / 'adaptation_table.md').write_text(report)
-    (out / 'results.json').write_text(json.dumps(everything, indent=1))
-    print(report)
-    print(f'written: {out / "adaptation_table.md"}')
+    data = {setting: SETTINGS[setting](out) for setting in args.settings}
+    results: Dict[str, Dict[str, List[dict]]] = {s: {m: [] for m in args.methods} for s in args.settings}
+    for done, seed in enumerate(args.seeds, 1):  # seeds outermost: a complete table after every seed
+        for setting in args.settings:
+            iters = args.iters if setting == 'dubai2loveda-rural' else args.smoke_iters
+            for method in args.methods:
+                print(f'[{time.time() - started:6.0f}s] {setting}: {method}, seed {seed}, {iters} iterations',
+                      flush=True)
+                results[setting][method].append(run(method, setting, data[setting], seed, iters, out))
+        write_report(out, results, args, args.seeds[:done], time.time() - started, argv)
     return 0
 
 
