@@ -34,13 +34,14 @@ from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags, t
 from rsseg.geo.errors import GeoError
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
-                             read_decimated, scene_files, warp_to_scene, working_shape)
+                             read_decimated, warp_to_scene, working_shape)
+from rsseg.geo.scenes import LIST_SUFFIXES, raster_files, read_list
 from rsseg.utils.checkpoint import check_state_dict
 from rsseg.version import __version__
 from .infer_settings import resolve_settings
 
 PathLike = Union[str, Path]
-LIST_SUFFIXES = ('.txt', '.lst', '.list')
+SCENE_SUFFIXES = ('.tif', '.tiff', '.vrt', '.jp2', '.img')
 LOGGER_NAME = 'rsseg'
 ReadFn = Callable[[int, int, int, int], Tuple[np.ndarray, np.ndarray]]
 RowSink = Callable[[int, np.ndarray, np.ndarray], None]
@@ -148,12 +149,11 @@ def collect_scenes(inputs: Sequence[PathLike]) -> List[Path]:
     scenes: List[Path] = []
     for item in inputs:
         path = Path(item)
+        # not expand_inputs: no PNG/JPEG in folders, non-recursive unfiltered globs, its own errors and de-duplication
         if path.is_dir():
-            scenes += scene_files(path)
+            scenes += raster_files(path, SCENE_SUFFIXES)
         elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
-            lines = [ln.strip() for ln in path.read_text().splitlines()]
-            scenes += [p if p.is_absolute() else path.parent / p
-                       for p in (Path(ln) for ln in lines if ln and not ln.startswith('#'))]
+            scenes += [Path(p) for p in read_list(path)]
         elif path.is_file():
             scenes.append(path)
         elif glob.has_magic(str(item)):

@@ -1,14 +1,14 @@
 """Scene access for the scene predictor: checks, the working grid (native or resampled to the model's GSD with a
 ``WarpedVRT``), windowed reads with validity masks, warping results back onto the scene grid, decimated previews.
 
-Written for ``rsseg.apis.ScenePredictor``; the generic pieces (metre pixel sizes, the resampled grid) are meant to be
-folded into the tiler's grid / warp helpers once those exist.
+Written for ``rsseg.apis.ScenePredictor``; opening, band checks and CRS units come from the tiler's
+:mod:`rsseg.geo.io` / :mod:`rsseg.geo.grid`.
 """
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import rasterio
@@ -19,6 +19,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from .errors import GeoError, RasterReadError
+from .grid import metres_per_unit
 from .io import check_bands, open_raster
 
 PathLike = Union[str, Path]
@@ -57,13 +58,10 @@ def _pixel_size_m(src: rasterio.io.DatasetReader) -> Optional[Tuple[float, float
         return None
     t = src.transform
     size_x, size_y = math.hypot(t.a, t.d), math.hypot(t.b, t.e)
-    if src.crs.is_geographic:
+    if src.crs.is_geographic:  # per-latitude estimate; the tiler's plan_grid warps degrees to UTM instead
         _, lat = t @ (src.width / 2, src.height / 2)
         return (size_x * METRES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(lat)), size_y * METRES_PER_DEGREE_LAT)
-    try:
-        factor = src.crs.linear_units_factor[1]
-    except Exception:  # noqa: BLE001  (CRS without linear units: take them as metres)
-        factor = 1.0
+    factor = metres_per_unit(src.crs)
     return (size_x * factor, size_y * factor)
 
 
@@ -108,6 +106,7 @@ def working_shape(info: SceneInfo, factor: Optional[Tuple[float, float]]) -> Tup
 
 def _valid_mask(ds: rasterio.io.DatasetReader, data: np.ndarray, bands: Sequence[int], window: Window) -> np.ndarray:
     """Validity as GDAL's masks say (False where every band is masked), from the data when masks are nodata-based."""
+    # not io.valid_from_masks: per-band nodata values, dataset-level NODATA_VALUES masks and read alpha bands differ
     flags = [ds.mask_flag_enums[b - 1] for b in bands]
     if all(f == [MaskFlags.all_valid] for f in flags):
         valid = np.ones(data.shape[1:], bool)
@@ -141,12 +140,13 @@ class SceneWindowReader:
 
     def _warped(self, factor: Tuple[float, float]) -> WarpedVRT:
         """A virtual raster of the scene at the working GSD (average when shrinking, bilinear when enlarging)."""
+        # not grid.open_on_grid: that one always masks outside the footprint and picks resampling by pixel count
         src = self._src
-        height, width = working_shape(
-            SceneInfo(self.path, src.width, src.height, src.count, '', src.crs, src.transform, None), factor)
+        info = SceneInfo(self.path, src.width, src.height, src.count, '', src.crs, src.transform, None)
+        height, width = working_shape(info, factor)
         resampling = Resampling.average if min(factor) > 1 else Resampling.bilinear
         masked = src.nodata is None and any(f != [MaskFlags.all_valid] for f in src.mask_flag_enums)
-        return WarpedVRT(src, crs=src.crs, transform=src.transform @ Affine.scale(*factor), width=width,
+        return WarpedVRT(src, crs=src.crs, transform=grid_transform(info, factor), width=width,
                          height=height, resampling=resampling, add_alpha=masked)
 
     def read(self, window: Window) -> Tuple[np.ndarray, np.ndarray]:
@@ -239,10 +239,3 @@ def read_decimated(path: PathLike, bands: Optional[Sequence[int]], out_shape: Tu
         except RasterioIOError as exc:
             raise RasterReadError(path, f'corrupt or truncated raster, reading failed ({exc})') from None
     return data, valid
-
-
-def scene_files(folder: PathLike, suffixes: Tuple[str, ...] = ('.tif', '.tiff', '.vrt', '.jp2', '.img')) -> List[Path]:
-    """Raster files directly inside ``folder`` (sorted), hidden and temporary files excluded."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith('.'))
-

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from .io import is_vsi
+from .io import PathLike, is_vsi
 
 RASTER_SUFFIXES = ('.tif', '.tiff', '.vrt', '.jp2', '.img', '.png', '.jpg', '.jpeg')
 LIST_SUFFIXES = ('.txt', '.lst', '.list')
@@ -42,10 +42,9 @@ def expand_inputs(items: Iterable[str], what: str = 'input') -> List[str]:
         if is_vsi(item):
             out.append(item)
         elif path.is_dir():
-            out.extend(str(p) for p in sorted(path.iterdir())
-                       if p.is_file() and p.suffix.lower() in RASTER_SUFFIXES and not p.name.startswith('.'))
+            out.extend(str(p) for p in raster_files(path))
         elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
-            out.extend(_read_list(path))
+            out.extend(read_list(path))
         elif path.is_file():
             out.append(item)
         elif glob.has_magic(item):
@@ -60,7 +59,14 @@ def expand_inputs(items: Iterable[str], what: str = 'input') -> List[str]:
     return [p for p in out if not (p in seen or seen.add(p))]
 
 
-def _read_list(path: Path) -> List[str]:
+def raster_files(folder: PathLike, suffixes: Sequence[str] = RASTER_SUFFIXES) -> List[Path]:
+    """Files directly inside ``folder`` whose suffix is in ``suffixes`` (sorted), hidden files excluded."""
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith('.'))
+
+
+def read_list(path: Path) -> List[str]:
+    """Paths listed in a list file, one a line (blank and ``#`` lines skipped), relative ones taken from its folder."""
     lines = [ln.strip() for ln in path.read_text().splitlines()]
     return [ln if (Path(ln).is_absolute() or is_vsi(ln)) else str(path.parent / ln)
             for ln in lines if ln and not ln.startswith('#')]
