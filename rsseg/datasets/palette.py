@@ -12,9 +12,11 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
+
+from rsseg.geo.label_coding import LabelCoding
 
 Color = Tuple[int, int, int]
 
@@ -101,31 +103,19 @@ class Palette:
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise PaletteError(f'{where}: expected an RGB colour mask, got an array of shape {rgb.shape}')
-        key = _pack(rgb.reshape(-1, 3))
-        lut: Dict[int, int] = {_pack(np.array([c]))[0]: i for i, c in enumerate(self.colors)}
-        lut.update({_pack(np.array([c]))[0]: self.ignore_index for c in self.ignore_colors})
-        values, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        unknown = [(int(v), int(n)) for v, n in zip(values, counts) if int(v) not in lut]
-        if unknown:
-            unknown.sort(key=lambda vn: -vn[1])
-            listed = ', '.join(f'{color_hex(_unpack(v))} ({n} px)' for v, n in unknown[:10])
-            more = f' and {len(unknown) - 10} more' if len(unknown) > 10 else ''
-            raise PaletteError(f'{where}: {len(unknown)} colour(s) not in palette {self.source}: {listed}{more}')
-        mapped = np.array([lut[int(v)] for v in values], dtype=np.uint8)
-        return mapped[inverse].reshape(rgb.shape[:2])
+        coding = LabelCoding(list(self.classes), list(self.colors), list(self.ignore_colors), mode='color',
+                             ignore_index=self.ignore_index)
+        keys = coding.keys_of(np.moveaxis(rgb, -1, 0))
+        labels, unknown = coding.encode(keys)
+        if unknown.any():
+            values, counts = np.unique(keys[unknown], return_counts=True)
+            raise PaletteError(f'{where}: {len(values)} colour(s) not in palette {self.source}: '
+                               f'{coding.describe_unknown(values, counts)}')
+        return labels
 
     def as_manifest_palette(self) -> List[List[int]]:
         """Colours as lists, the manifest's format."""
         return [list(c) for c in self.colors]
-
-
-def _pack(rgb: np.ndarray) -> np.ndarray:
-    rgb = rgb.astype(np.uint32)
-    return (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
-
-
-def _unpack(value: int) -> Color:
-    return (value >> 16) & 255, (value >> 8) & 255, value & 255
 
 
 def _read_json(path: Path) -> List[Tuple[str, object]]:

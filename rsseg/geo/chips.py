@@ -43,7 +43,7 @@ def temp_path(path: PathLike) -> Path:
 
 def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affine,
                mask: Optional[np.ndarray] = None, colormap: Optional[Dict[int, Tuple[int, ...]]] = None,
-               tags: Optional[Dict[str, str]] = None) -> None:
+               tags: Optional[Dict[str, str]] = None, band_tags: Optional[Dict[str, str]] = None) -> None:
     """Write a (C, H, W) chip atomically.
 
     Args:
@@ -55,6 +55,7 @@ def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affin
             nodata value).
         colormap: Optional colour table for band 1 (label chips).
         tags: Optional dataset tags.
+        band_tags: Optional tags of band 1 (e.g. ``CLASSES`` of a label raster).
     """
     tmp = temp_path(path)
     prof = dict(profile, height=data.shape[1], width=data.shape[2], transform=transform)
@@ -70,6 +71,8 @@ def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affin
                 dst.write_colormap(1, colormap)
             if tags:
                 dst.update_tags(**tags)
+            if band_tags:
+                dst.update_tags(1, **band_tags)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -1,14 +1,13 @@
 """Colour-coded label images (RGB or palette PNG/TIFF) → uint8 class-index GeoTIFFs aligned with their image."""
-import os
 from pathlib import Path
 from typing import Optional, Tuple, Union
 
 import numpy as np
-import rasterio
 from rasterio.enums import Resampling
 
 from rsseg.datasets.palette import Palette
 
+from .chips import chip_profile, label_colormap, write_chip
 from .errors import GeoError
 from .io import open_raster
 
@@ -66,17 +65,10 @@ def convert_color_mask(image: PathLike, mask: PathLike, palette: Palette, out: P
 
 def write_label_raster(out: PathLike, labels: np.ndarray, crs, transform, palette: Optional[Palette] = None,
                        nodata: int = 255) -> None:
-    """Write a uint8 class-index GeoTIFF (DEFLATE, tiled, colour table) via a temporary name."""
+    """Write a uint8 class-index GeoTIFF the way label chips are written (temporary name, colour table)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{out.name}.tmp{os.getpid()}')
-    profile = dict(driver='GTiff', height=labels.shape[0], width=labels.shape[1], count=1, dtype='uint8',
-                   nodata=nodata, compress='deflate', tiled=labels.shape[0] >= 256 and labels.shape[1] >= 256)
-    if crs is not None:
-        profile.update(crs=crs, transform=transform)
-    with rasterio.open(tmp, 'w', **profile) as dst:
-        dst.write(labels, 1)
-        if palette is not None:
-            dst.write_colormap(1, {i: tuple(c) + (255,) for i, c in enumerate(palette.colors)})
-            dst.update_tags(1, CLASSES=','.join(palette.classes))
-    os.replace(tmp, out)
+    profile = chip_profile('uint8', 1, labels.shape[0], labels.shape[1], crs, nodata)
+    colormap = label_colormap(palette.colors, nodata) if palette is not None else None
+    band_tags = dict(CLASSES=','.join(palette.classes)) if palette is not None else None
+    write_chip(out, labels[None], profile, transform, colormap=colormap, band_tags=band_tags)
