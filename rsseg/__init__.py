@@ -1,12 +1,16 @@
 """rsseg: domain-adaptive remote-sensing segmentation for MMSegmentation 1.x.
 
 Importing the package registers every rsseg module into mmseg's registries (configs load it with
-``custom_imports = dict(imports=['rsseg'], allow_failed_imports=False)``) and installs the safe checkpoint loader.
+``custom_imports = dict(imports=['rsseg'], allow_failed_imports=False)``) and installs the safe checkpoint loader (local files and downloads).
 """
 from .utils.checkpoint import install_safe_checkpoint_loading
+from .utils.packaged_weights import install_packaged_loader
+from .utils.pretrained import install_remote_loaders
 from .version import __version__
 
 install_safe_checkpoint_loading()
+install_remote_loaders()
+install_packaged_loader()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
 

@@ -11,9 +11,14 @@ SHARED_DATA = REPO.parent / 'shared' / 'data'
 TINY_CONFIG = REPO / 'configs' / 'source_only' / 'source-only_deeplabv3plus-r18-tiny_1xb4-100i_dubai-demo-128x128.py'
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line('markers', 'slow: takes more than a minute on 2 CPU cores')
-    config.addinivalue_line('markers', 'gpu: needs CUDA')
+@pytest.fixture(autouse=True)
+def no_downloads(monkeypatch):
+    """No test touches the network: a download attempt (a pretrained start left in a config) fails at once."""
+    import torch
+
+    def refuse(url, *args, **kwargs):
+        raise RuntimeError(f'tests must not download ({url}): use --no-pretrained / drop_pretrained')
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', refuse)
 
 
 @pytest.fixture(scope='session')

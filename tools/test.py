@@ -13,6 +13,7 @@ from mmengine.config import Config, DictAction
 
 from rsseg.utils.checkpoint import check_checkpoint_matches
 from rsseg.utils.cli import run_cli
+from rsseg.utils.config_checks import check_class_weights, check_manifests
 from rsseg.utils.runner import build_runner, load_config, setup_cpu_distributed
 
 
@@ -51,6 +52,8 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    check_class_weights(cfg, args.config)
+    check_manifests(cfg, args.config)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg.launcher = args.launcher
@@ -60,20 +63,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.show or args.show_dir:
         trigger_visualization_hook(cfg, args)
     if args.tta:
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.tta_model.module = cfg.model
-        cfg.model = cfg.tta_model
+        enable_tta(cfg, args.config)
     if args.out:
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
-    check_checkpoint_matches(runner.model, args.checkpoint, args.config)
+    model = runner.model.module if args.tta else runner.model  # SegTTAModel wraps the segmentor
+    check_checkpoint_matches(model, args.checkpoint, args.config)
     metrics = {k: float(v) for k, v in runner.test().items()}
     summary = ', '.join(f'{k}: {v:.2f}' for k, v in metrics.items() if k in ('aAcc', 'mIoU', 'mFscore', 'mAcc'))
     print(f'test metrics: {summary}', flush=True)
     write_json(osp.join(cfg.work_dir, 'test_metrics.json'), dict(checkpoint=args.checkpoint, **metrics))
     return 0
+
+
+def enable_tta(cfg: Config, path: str) -> None:
+    """Test-time augmentation the mmseg way: ``tta_pipeline`` on the test set, ``tta_model`` around the model."""
+    if not cfg.get('tta_pipeline') or not cfg.get('tta_model'):
+        raise ValueError(f'{path}: --tta needs tta_pipeline and tta_model in the config (uda_common.py defines the '
+                         'reference\'s multi-scale test for the UDA settings)')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def write_json(path: str, data: dict) -> None:

@@ -11,6 +11,8 @@ from typing import Optional, Sequence
 from mmengine.config import Config, DictAction
 
 from rsseg.utils.cli import run_cli
+from rsseg.utils.config_checks import check_before_training
+from rsseg.utils.pretrained import drop_pretrained
 from rsseg.utils.runner import build_runner, load_config, setup_cpu_distributed
 
 
@@ -21,6 +23,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                         help='resume from CKPT, or from the latest checkpoint in the work dir when no path is given')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
+    parser.add_argument('--no-pretrained', action='store_true',
+                        help='random init: drop every pretrained start (backbone init_cfg / model.pretrained) the '
+                             'config names; nothing is downloaded')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config settings, e.g. train_cfg.max_iters=10')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -34,6 +39,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    if args.no_pretrained:
+        drop_pretrained(cfg.model)
+    check_before_training(cfg, args.config)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])

@@ -1,6 +1,6 @@
 """Datasets over raster chips described by an rsseg manifest."""
 import os.path as osp
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence, Union
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -18,20 +18,21 @@ class GeoChipDataset(BaseSegDataset):
 
     Args:
         manifest: Path to ``manifest.json``.
-        split: Chips of this split only (``'train'``, ``'val'``, ``'test'``); all chips when None.
+        split: Chips of this split only (``'train'``, ``'val'``, ``'test'``), or of several (a list: the reference
+            protocol scores ``['val', 'test']``); all chips when None.
         with_label: Attach label paths; False for the unlabelled target domain of UDA training.
         prepare: Optional ``dict(type=NAME, **kwargs)`` naming a registered preparer that creates the manifest
             when it does not exist yet (used by self-contained example configs).
         **kwargs: :class:`mmseg.datasets.BaseSegDataset` arguments (``pipeline``, ``test_mode``...).
     """
 
-    def __init__(self, manifest: str, split: Optional[str] = None, with_label: bool = True,
+    def __init__(self, manifest: str, split: Union[None, str, Sequence[str]] = None, with_label: bool = True,
                  prepare: Optional[dict] = None, pipeline: Optional[List[Callable]] = None, **kwargs) -> None:
         if prepare:
             ensure_prepared(manifest, prepare)
         self.manifest_path = manifest
         self.manifest = Manifest.load(manifest)
-        self.split = split
+        self.split = split if split is None or isinstance(split, str) else list(split)
         self.with_label = with_label
         metainfo = dict(classes=tuple(self.manifest.classes), palette=[list(c) for c in self.manifest.palette])
         metainfo.update(kwargs.pop('metainfo', None) or {})
@@ -45,7 +46,10 @@ class GeoChipDataset(BaseSegDataset):
         by_scene = {k: osp.join(root, v) for k, v in (self.manifest.meta.get('norm_stats_by_scene') or {}).items()}
         chips = self.manifest.select(self.split)
         if not chips:
-            raise ValueError(f'{self.manifest_path}: no chips in split {self.split!r}')
+            counts = ', '.join(f'{k} {v}' for k, v in sorted(self.manifest.split_counts().items())) or 'none'
+            raise ValueError(f'{self.manifest_path}: no chips in split {self.split!r} (chips per split: {counts}); '
+                             'convert the dataset with an evaluation protocol that fills it (data_prep converters: '
+                             "--protocol holdout carves a labelled test split) or evaluate on split ['val', 'test']")
         data_list = []
         for chip in chips:
             labelled = self.with_label and chip.ann is not None
@@ -53,5 +57,6 @@ class GeoChipDataset(BaseSegDataset):
                 img_path=osp.join(root, chip.img),
                 seg_map_path=osp.join(root, chip.ann) if labelled else None,
                 label_map=self.label_map, reduce_zero_label=self.reduce_zero_label, seg_fields=[],
+                num_classes=len(self.manifest.classes), manifest=self.manifest_path,
                 norm_stats=by_scene.get(chip.scene, stats), scene=chip.scene, window=chip.window))
         return data_list

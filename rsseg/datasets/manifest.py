@@ -7,9 +7,12 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 MANIFEST_VERSION = 1
+# Split names a chip can carry: train (labels trained on by supervised / oracle runs), val (checkpoint selection),
+# test (held out, scored once), benchmark (a public benchmark's images whose labels are hidden: never scored).
+SPLITS = ('train', 'val', 'test', 'benchmark')
 
 
 @dataclass
@@ -20,7 +23,7 @@ class ChipRecord:
         img: Image chip path, relative to the manifest folder.
         ann: Label chip path (uint8 class indices, ignore index where unlabelled), or None for unlabelled chips.
         scene: Name of the scene the chip was cut from (splits are made per scene, never per chip).
-        split: ``'train'``, ``'val'`` or ``'test'``.
+        split: One of :data:`SPLITS`.
         window: ``[col_off, row_off, width, height]`` on the common grid of the scene.
         bounds: ``[left, bottom, right, top]`` in ``crs`` units, or None without georeferencing.
         valid_fraction: Share of valid (not nodata) pixels in the chip.
@@ -90,6 +93,16 @@ class Manifest:
             raise ValueError(f'{path}: {len(manifest.classes)} classes but {len(manifest.palette)} palette colours')
         return manifest
 
-    def select(self, split: Optional[str]) -> List[ChipRecord]:
-        """Chips of one split (all chips when ``split`` is None)."""
-        return [c for c in self.chips if split is None or c.split == split]
+    def select(self, split: Union[None, str, Sequence[str]]) -> List[ChipRecord]:
+        """Chips of one split or of several (all chips when ``split`` is None)."""
+        if split is None:
+            return list(self.chips)
+        wanted = {split} if isinstance(split, str) else set(split)
+        return [c for c in self.chips if c.split in wanted]
+
+    def split_counts(self) -> Dict[str, int]:
+        """Number of chips per split."""
+        counts: Dict[str, int] = {}
+        for chip in self.chips:
+            counts[chip.split] = counts.get(chip.split, 0) + 1
+        return counts

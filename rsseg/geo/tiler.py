@@ -131,9 +131,10 @@ class TileConfig:
                              f'got {self.splits}')
         if self.band_names and self.bands and len(self.band_names) != len(self.bands):
             raise ValueError(f'{len(self.band_names)} band names for {len(self.bands)} bands')
-        bad = {s for s in (self.split_map or {}).values() if s not in ('train', 'val', 'test')}
+        from rsseg.datasets.manifest import SPLITS  # late: rsseg.datasets imports rsseg.geo
+        bad = {s for s in (self.split_map or {}).values() if s not in SPLITS}
         if bad:
-            raise ValueError(f'unknown split name(s) {sorted(bad)} in the split map (use train, val, test)')
+            raise ValueError(f'unknown split name(s) {sorted(bad)} in the split map (use {", ".join(SPLITS)})')
 
     def chip_settings(self) -> dict:
         """Settings that determine the chips (their change invalidates finished scenes)."""

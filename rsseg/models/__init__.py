@@ -2,6 +2,7 @@
 
 Every class registers into ``mmseg.registry.MODELS`` on import.
 """
+from .backbones import EfficientNetLite, ResNetCIFAR
 from .data_preprocessor import PairedSegDataPreProcessor
 from .discriminators import AdaptSegDiscriminator
 from .losses import GANLoss, PseudoLabelCELoss
@@ -10,5 +11,5 @@ from .segmentors import STDASegmentor
 
 __all__ = [
     'PairedSegDataPreProcessor', 'AdaptSegDiscriminator', 'GANLoss', 'PseudoLabelCELoss', 'DomainDisentangleNeck',
-    'STDASegmentor'
+    'STDASegmentor', 'EfficientNetLite', 'ResNetCIFAR'
 ]

@@ -135,7 +135,7 @@ def test_loveda_original_layout(tmp_path):
             write_raster(raw / split / dom / 'masks_png' / f'{stem}.png', lbl[None], crs=None, driver='PNG')
     report = api_loveda(str(raw), str(tmp_path / 'out'), domains=['Rural'], chip=16, stride=16, progress=False)
     m = Manifest.load(report.manifest)
-    assert {c.scene: c.split for c in m.chips} == {'rural_0': 'train', 'rural_5': 'val', 'rural_9': 'test'}
+    assert {c.scene: c.split for c in m.chips} == {'rural_0': 'train', 'rural_5': 'val', 'rural_9': 'benchmark'}
     assert len(m.classes) == 7 and m.classes[0] == 'background'
     assert all(c.ann is None for c in m.chips if c.scene == 'rural_9')
     chip = next(c for c in m.chips if c.scene == 'rural_0' and c.window[:2] == [0, 0])

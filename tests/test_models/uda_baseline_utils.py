@@ -69,9 +69,12 @@ def build_optim(model, with_discriminator: bool = True, seg_lr: float = 0.01):
 
 
 def build_from_config(config: Path, num_classes: Optional[int] = None):
-    """Build the model of a config file (optionally with another number of classes in every head)."""
+    """Build the model of a config file from random init (optionally with another number of classes in every head)."""
     from mmengine.config import Config
+
+    from rsseg.utils.pretrained import drop_pretrained
     cfg = Config.fromfile(str(config))
+    drop_pretrained(cfg.model)
     if num_classes is not None:
         cfg.model.decode_head.num_classes = num_classes
     return build(cfg.model.to_dict())
@@ -103,7 +106,8 @@ def check_like_for_like(config: Path, method: str) -> None:
     assert crops == [(height, width)], crops
     for branch in ('source', 'target'):
         assert tuple(model.data_preprocessor[branch].size) == (height, width)
-    assert model.get('pretrained') is None and model.backbone.get('init_cfg') is None  # offline: random init
+    start = None if 'tiny' in config.name else dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')
+    assert model.backbone.get('init_cfg') == ref_model.backbone_s.get('init_cfg') == start  # the same start
 
 
 def train_tiny_config(config: Path, work_dir: Path, iters: int = 3) -> subprocess.CompletedProcess:

@@ -1,8 +1,10 @@
 # Shared primitive of the UDA dataset configs (uda_<source>2<target>.py): pipelines, paired/target dataloaders and
 # evaluator. Every labelled source chip is paired with a random unlabelled target chip, 384×384 crops.
-# Chips come from the tiler's manifests (data_prep/tile_scenes.py); splits are per scene. Checkpoints are selected on
-# the target *val* split, final numbers come from the separate target *test* split; target labels are read for
-# evaluation (and by the target-oracle baseline) only.
+# Chips come from the tiler's manifests (data_prep/ converters, default --protocol holdout); splits are per scene.
+# Checkpoints are selected on the target *val* split, final numbers come from the held-out target *test* split (a
+# seeded share of the labelled non-train scenes, never used for selection); target labels are read for evaluation
+# (and by the target-oracle baseline) only. The reference protocol (select and report on val) is in
+# _base_/presets/reference.py.
 # Datasets here carry no `manifest`: each leaf sets source_manifest / target_manifest and merges them into every
 # dataset dict below (values are resolved in this file, so a leaf redefining a variable such as crop_size would NOT
 # reach the pipelines; a leaf needing another crop must override the pipelines themselves).
@@ -48,6 +50,14 @@ train_dataloader = dict(
 val_dataloader = dict(batch_size=1, num_workers=2, persistent_workers=True,
                       sampler=dict(type='DefaultSampler', shuffle=False), dataset=target_val)
 test_dataloader = dict(val_dataloader, dataset=target_test)
+# Multi-scale test (tools/test.py --tta): the reference's LoveDA ratios, no flip; mmseg's SegTTAModel averages.
+tta_ratios = [0.75, 1.0, 1.25, 1.5]
+tta_pipeline = [
+    dict(type='LoadRasterImage'),
+    dict(type='TestTimeAug', transforms=[[dict(type='Resize', scale_factor=r, keep_ratio=True) for r in tta_ratios],
+                                         [dict(type='LoadRasterAnnotation')],
+                                         [dict(type='PackSegInputs', meta_keys=meta_keys)]]),
+]
 val_evaluator = dict(type='ClassIoUMetric', iou_metrics=['mIoU', 'mFscore'])
 test_evaluator = val_evaluator
 # Baselines on the same data: source-only and target-oracle leaves take one of these as train dataset.

@@ -10,6 +10,11 @@ model = dict(
     data_preprocessor=dict(_delete_=True, type='PairedSegDataPreProcessor', source=preprocess, target=preprocess),
     pseudo_threshold=0.968,  # per target image: weight = share of pixels with teacher confidence >= 0.968
     mix_loss=dict(type='PseudoLabelCELoss', loss_weight=1.0),
+    # DACS/DAFormer strong augmentation of the mixed images only (the teacher labels un-augmented targets): colour
+    # jitter of strength 0.2 and Gaussian blur (sigma in [0.15, 1.15]) with probability 0.5. DAFormer's
+    # color_jitter_probability=0.2 is a threshold (jitter when uniform(0, 1) > 0.2): color_jitter_p=0.8 here.
+    strong_aug=dict(color_jitter=0.2, color_jitter_p=0.8, blur=True, blur_p=0.5, blur_sigma=(0.15, 1.15),
+                    max_value=1.0),
     test_cfg=dict(predict_on='student'))
 # The teacher follows the student after every iteration: alpha_t = min(1 - 1 / (t + 1), 0.99), parameters only.
 custom_hooks = [dict(type='EMATeacherHook', max_decay=0.99, interval=1)]

@@ -9,11 +9,10 @@ model = dict(
     pretrained=None,
     backbone=dict(type='ResNetV1c', depth=50, num_stages=4, out_indices=(0, 1, 2, 3), dilations=(1, 1, 2, 4),
                   strides=(1, 2, 1, 1), norm_cfg=norm_cfg, norm_eval=False, style='pytorch', contract_dilation=True,
-                  init_cfg=None),
+                  init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),  # offline: --no-pretrained
     decode_head=dict(type='DepthwiseSeparableASPPHead', in_channels=2048, in_index=3, channels=512,
                      dilations=(1, 12, 24, 36), c1_in_channels=256, c1_channels=48, dropout_ratio=0.1, num_classes=6,
                      norm_cfg=norm_cfg, align_corners=False,
-                     loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
-                                      class_weight=None)),
+                     loss_decode=dict(type='ClassWeightedCELoss', loss_weight=1.0, class_weight=None)),
     train_cfg=dict(),
     test_cfg=dict(mode='slide', crop_size=(384, 384), stride=(256, 256)))

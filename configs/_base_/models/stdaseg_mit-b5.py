@@ -20,8 +20,8 @@ backbone = dict(
     drop_rate=0.0,
     attn_drop_rate=0.0,
     drop_path_rate=0.1,
-    # Offline by design: random init; set init_cfg=dict(type='Pretrained', checkpoint='/local/mit_b5.pth').
-    init_cfg=None)
+    # The reference's ImageNet start (mmseg's converted MiT-b5); offline: --no-pretrained (or a local file).
+    init_cfg=dict(type='Pretrained', checkpoint='https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/segformer/mit_b5_20220624-658746d9.pth'))
 decode_head = dict(
     type='SegformerHead',
     in_channels=[64, 128, 320, 576],
@@ -31,7 +31,7 @@ decode_head = dict(
     num_classes=6,
     norm_cfg=norm_cfg,
     align_corners=False,
-    loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, class_weight=None))
+    loss_decode=dict(type='ClassWeightedCELoss', loss_weight=1.0, class_weight=None))
 discriminator = dict(type='AdaptSegDiscriminator', in_channels=512, base_channels=64, num_convs=2,
                      norm_cfg=dict(type='IN'))
 model = dict(

@@ -17,8 +17,8 @@ backbone = dict(
     norm_eval=False,
     style='pytorch',
     contract_dilation=True,
-    # Offline by design: random init; set init_cfg=dict(type='Pretrained', checkpoint='/local/resnet50_v1c.pth').
-    init_cfg=None)
+    # The reference's ImageNet start; offline: --no-pretrained (or a local file as checkpoint).
+    init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c'))
 decode_head = dict(
     type='DepthwiseSeparableASPPHead',
     in_channels=2304,
@@ -31,7 +31,7 @@ decode_head = dict(
     num_classes=6,
     norm_cfg=norm_cfg,
     align_corners=False,
-    loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0, class_weight=None))
+    loss_decode=dict(type='ClassWeightedCELoss', loss_weight=1.0, class_weight=None))
 discriminator = dict(type='AdaptSegDiscriminator', in_channels=2048, base_channels=64, num_convs=3,
                      norm_cfg=dict(type='IN'))
 model = dict(

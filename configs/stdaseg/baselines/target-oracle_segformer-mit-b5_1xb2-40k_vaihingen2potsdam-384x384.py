@@ -11,6 +11,7 @@ crop_size = (384, 384)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     decode_head=dict(num_classes={{_base_.num_classes}},
-                     loss_decode=dict(class_weight={{_base_.ce_class_weight}})))
+                     # as ST-DASegNet's SegFormer V2P decoders (the reference's weights for that config)
+                     loss_decode=dict(class_weight=[1.0, 1.0, 1.25, 1.25, 1.5, 1.5])))
 train_dataloader = dict(dataset={{_base_.oracle_dataset}})
 optim_wrapper = {{_base_.baseline_optim_wrapper}}

@@ -3,13 +3,50 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+import random
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from rsseg.geo.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
-from rsseg.geo.tiler import TileConfig, TileReport, tile_scenes
+from rsseg.geo.tiler import TileConfig, TileReport, assign_splits, tile_scenes
 
 SPLIT_NAMES = ('train', 'val', 'test')
+PROTOCOLS = ('holdout', 'reference')
+
+
+def protocol_splits(published: Dict[str, str], labelled: Set[str], protocol: str = 'holdout',
+                    test_share: float = 0.5, seed: int = 0) -> Dict[str, str]:
+    """Final ``{scene: split}`` of a converted dataset under an evaluation protocol.
+
+    ``published`` holds the dataset's own train / non-train assignment (``'train'`` or anything else). Scenes that
+    are not ``train``:
+
+    * without labels (LoveDA ``Test``) → ``'benchmark'`` (the public benchmark's hidden-label images, never scored);
+    * with labels, ``protocol='reference'`` → ``'val'`` (the reference selects and reports on the same split);
+    * with labels, ``protocol='holdout'`` (default) → a seeded ``test_share`` of them, **per scene**, → ``'test'``
+      (held out: never trained on, never used to select), the rest → ``'val'`` (checkpoint selection). With fewer
+      than two such scenes, train scenes are moved in (seeded) so that both val and test get one.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f'protocol must be one of {PROTOCOLS}, got {protocol!r}')
+    if not 0.0 < test_share < 1.0:
+        raise ValueError(f'test share must be in (0, 1), got {test_share}')
+    out = {name: 'train' if split == 'train' else 'benchmark' for name, split in published.items()}
+    pool = sorted(n for n, split in published.items() if split != 'train' and n in labelled)
+    if protocol == 'reference':
+        return {**out, **{n: 'val' for n in pool}}
+    train = sorted(n for n, split in published.items() if split == 'train' and n in labelled)
+    if len(pool) < 2 and len(train) >= 3 - len(pool):
+        moved = sorted(random.Random(seed).sample(train, 2 - len(pool)))
+        warnings.warn(f'only {len(pool)} labelled scene(s) outside the training split: moving {moved} from train '
+                      'to the evaluation splits so that val and test each hold a scene', UserWarning, stacklevel=2)
+        pool = sorted(pool + moved)
+    if len(pool) < 2:
+        warnings.warn(f'{len(pool)} labelled scene(s) to evaluate on: the held-out test split stays empty (use '
+                      '--protocol reference to score on val)', UserWarning, stacklevel=2)
+        return {**out, **{n: 'val' for n in pool}}
+    carved = assign_splits(pool, (0.0, 1.0 - test_share, test_share), seed)
+    return {**out, **carved}
 
 
 def find_files(root: str, pattern: str) -> List[Tuple[re.Match, str]]:

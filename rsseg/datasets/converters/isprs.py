@@ -21,7 +21,7 @@ from rsseg.geo.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileReport
 
-from .common import find_files, mmseg_layout_scenes, run_conversion
+from .common import find_files, mmseg_layout_scenes, protocol_splits, run_conversion
 
 ISPRS_CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')
 ISPRS_COLORS = ((255, 255, 255), (0, 0, 255), (0, 255, 255), (0, 255, 0), (255, 255, 0), (255, 0, 0))
@@ -37,6 +37,14 @@ POTSDAM_SPLITS = {
 VAIHINGEN_SPLITS = {
     'train': ['1', '11', '13', '15', '17', '21', '23', '26', '28', '3', '30', '32', '34', '37', '5', '7'],
     'val': ['6', '24', '35', '16', '14', '22', '10', '4', '2', '20', '8', '31', '33', '27', '38', '12', '29'],
+}
+
+
+# ST-DASegNet's Vaihingen split (its tools/convert_datasets/vaihingen.py: 25 train / 8 val areas; Potsdam as mmseg's).
+VAIHINGEN_REFERENCE_SPLITS = {
+    'train': ['1', '11', '15', '17', '21', '23', '26', '28', '3', '30', '32', '34', '37', '6', '35', '16', '14', '10',
+              '4', '31', '33', '27', '38', '12', '29'],
+    'val': ['24', '22', '2', '20', '8', '5', '7', '13'],
 }
 
 
@@ -61,9 +69,15 @@ def isprs_coding(clutter: str = 'class', from_mmseg: bool = False) -> LabelCodin
 
 
 def _split_map(ids: Dict[str, str], splits: Dict[str, List[str]]) -> Dict[str, str]:
-    """``{scene: split}``: published train/val; scenes outside both lists go to ``test``."""
+    """``{scene: split}``: published train/val; scenes outside both lists are not train (``test``)."""
     lookup = {i: s for s, members in splits.items() for i in members}
     return {scene: lookup.get(idx, 'test') for scene, idx in ids.items()}
+
+
+def _final_splits(scenes: List[Scene], published: Dict[str, str], protocol: str, test_share: float,
+                  split_seed: int) -> Dict[str, str]:
+    labelled = {s.name for s in scenes if s.label is not None}
+    return protocol_splits(published, labelled, protocol, test_share, split_seed)
 
 
 def potsdam_scenes(root: str, variant: str = 'irrg', labels: str = 'noboundary') -> Tuple[List[Scene], Dict[str, str],
@@ -94,8 +108,9 @@ def potsdam_scenes(root: str, variant: str = 'irrg', labels: str = 'noboundary')
     return scenes, _split_map(ids, POTSDAM_SPLITS), bands, names
 
 
-def vaihingen_scenes(root: str, labels: str = 'noboundary') -> Tuple[List[Scene], Dict[str, str]]:
-    """Vaihingen scenes (original layout) and their split."""
+def vaihingen_scenes(root: str, labels: str = 'noboundary',
+                     lists: str = 'mmseg') -> Tuple[List[Scene], Dict[str, str]]:
+    """Vaihingen scenes (original layout) and their published split (``lists``: ``'mmseg'`` or ``'reference'``)."""
     if labels not in ('full', 'noboundary'):
         raise ValueError(f"labels must be 'full' or 'noboundary', got {labels!r}")
     images = {m.group(1): p for m, p in find_files(root, r'(?:^|/)top/top_mosaic_09cm_area(\d+)\.tif$')}
@@ -109,7 +124,7 @@ def vaihingen_scenes(root: str, labels: str = 'noboundary') -> Tuple[List[Scene]
     label_paths = {m.group(1): p for m, p in find_files(root, pattern)}
     scenes = [Scene(f'vaihingen_area{i}', images[i], label_paths.get(i)) for i in sorted(images, key=int)]
     ids = {f'vaihingen_area{i}': i for i in images}
-    return scenes, _split_map(ids, VAIHINGEN_SPLITS)
+    return scenes, _split_map(ids, VAIHINGEN_REFERENCE_SPLITS if lists == 'reference' else VAIHINGEN_SPLITS)
 
 
 def _is_mmseg_layout(root: str) -> bool:
@@ -122,8 +137,10 @@ def _id_key(tile_id: str) -> Tuple[int, ...]:
 
 
 def convert_potsdam(root: str, out: str, variant: str = 'irrg', labels: str = 'noboundary', clutter: str = 'class',
-                    chip: int = 512, stride: int = 512, **kwargs) -> TileReport:
-    """Tile ISPRS Potsdam into ``out`` (``manifest.json`` + chips) with mmseg's published train/val split.
+                    chip: int = 512, stride: int = 512, protocol: str = 'holdout', test_share: float = 0.5,
+                    split_seed: int = 0, **kwargs) -> TileReport:
+    """Tile ISPRS Potsdam into ``out`` (``manifest.json`` + chips) with mmseg's published train/val split (the
+    reference's too) and an evaluation protocol (:func:`~rsseg.datasets.converters.common.protocol_splits`).
 
     Args:
         root: Download folder (zip archives), extracted folders, or an mmseg-converted folder.
@@ -133,13 +150,19 @@ def convert_potsdam(root: str, out: str, variant: str = 'irrg', labels: str = 'n
         clutter: ``'class'`` or ``'ignore'``.
         chip: Chip size.
         stride: Chip stride.
+        protocol: ``'holdout'`` (a seeded ``test_share`` of the labelled val scenes → ``test``) or ``'reference'``
+            (all of them → ``val``, scored as val and test).
+        test_share: Share of the labelled non-train scenes held out as ``test`` (holdout protocol).
+        split_seed: Seed of the held-out draw.
         **kwargs: :func:`run_conversion` options (``gsd``, ``workers``, ``keep_going``, ``progress``...).
     """
     if _is_mmseg_layout(root):
         scenes, split_map = mmseg_layout_scenes(root)
-        return run_conversion(scenes, out, isprs_coding(clutter, from_mmseg=True), split_map or None, chip, stride,
+        split_map = _final_splits(scenes, split_map, protocol, test_share, split_seed) if split_map else None
+        return run_conversion(scenes, out, isprs_coding(clutter, from_mmseg=True), split_map, chip, stride,
                               domain=kwargs.pop('domain', 'potsdam'), **kwargs)
     scenes, split_map, bands, names = potsdam_scenes(root, variant, labels)
+    split_map = _final_splits(scenes, split_map, protocol, test_share, split_seed)
     # RGBIR tiles: band 4 is near-infrared data even where the TIFF tags it alpha.
     kwargs.setdefault('alpha_is_data', True)
     return run_conversion(scenes, out, isprs_coding(clutter), split_map, chip, stride, bands=bands, band_names=names,
@@ -147,16 +170,20 @@ def convert_potsdam(root: str, out: str, variant: str = 'irrg', labels: str = 'n
 
 
 def convert_vaihingen(root: str, out: str, labels: str = 'noboundary', clutter: str = 'class', chip: int = 512,
-                      stride: int = 512, **kwargs) -> TileReport:
-    """Tile ISPRS Vaihingen (IRRG; DSM ignored) into ``out`` with mmseg's published train/val split.
+                      stride: int = 512, protocol: str = 'holdout', test_share: float = 0.5, split_seed: int = 0,
+                      **kwargs) -> TileReport:
+    """Tile ISPRS Vaihingen (IRRG; DSM ignored) into ``out``: mmseg's published 16/17 train/val areas with the
+    holdout protocol, the reference's 25/8 areas with ``protocol='reference'``.
 
     Args: as :func:`convert_potsdam` (no variant: Vaihingen is IRRG only).
     """
     if _is_mmseg_layout(root):
         scenes, split_map = mmseg_layout_scenes(root)
+        split_map = _final_splits(scenes, split_map, protocol, test_share, split_seed) if split_map else None
         coding = isprs_coding(clutter, from_mmseg=True)
-        return run_conversion(scenes, out, coding, split_map or None, chip, stride,
+        return run_conversion(scenes, out, coding, split_map, chip, stride,
                               domain=kwargs.pop('domain', 'vaihingen'), **kwargs)
-    scenes, split_map = vaihingen_scenes(root, labels)
+    scenes, split_map = vaihingen_scenes(root, labels, 'reference' if protocol == 'reference' else 'mmseg')
+    split_map = _final_splits(scenes, split_map, protocol, test_share, split_seed)
     return run_conversion(scenes, out, isprs_coding(clutter), split_map, chip, stride, band_names=['ir', 'r', 'g'],
                           domain=kwargs.pop('domain', 'vaihingen'), **kwargs)

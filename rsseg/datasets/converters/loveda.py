@@ -13,7 +13,7 @@ from rsseg.geo.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileReport
 
-from .common import find_files, mmseg_layout_scenes, run_conversion
+from .common import find_files, mmseg_layout_scenes, protocol_splits, run_conversion
 
 LOVEDA_CLASSES = ('background', 'building', 'road', 'water', 'barren', 'forest', 'agriculture')
 LOVEDA_COLORS = ((255, 255, 255), (255, 0, 0), (255, 255, 0), (0, 0, 255), (159, 129, 183), (0, 255, 0),
@@ -54,20 +54,26 @@ def _num(stem: str):
 
 
 def convert_loveda(root: str, out: str, domains: Sequence[str] = ('Urban', 'Rural'), chip: int = 512,
-                   stride: int = 512, **kwargs) -> TileReport:
-    """Tile LoveDA into ``out`` with the published Train/Val/Test split (Test has no masks: unlabelled chips).
+                   stride: int = 512, protocol: str = 'holdout', test_share: float = 0.5, split_seed: int = 0,
+                   **kwargs) -> TileReport:
+    """Tile LoveDA into ``out``: Train → ``train``; Val → ``val`` + a seeded held-out ``test`` (holdout protocol)
+    or all ``val`` (reference protocol); Test (no masks) → ``benchmark``, unlabelled chips.
 
     Args:
         root: Download folder (zips), extracted folder, or an mmseg-converted folder.
         out: Output folder.
         domains: ``Urban`` and/or ``Rural`` (ignored for mmseg-converted folders, which hold what they hold).
         chip: Chip size (LoveDA images are 1024 px).
-        stride: Chip stride.
+        stride: Chip stride (use ``chip=1024`` for whole images, as the reference's target resize).
+        protocol, test_share, split_seed: see :func:`~rsseg.datasets.converters.common.protocol_splits`.
         **kwargs: :func:`run_conversion` options (``workers``, ``keep_going``, ``progress``, ``splits``...).
     """
     if (Path(root) / 'img_dir').is_dir():
         scenes, split_map = mmseg_layout_scenes(root)
     else:
         scenes, split_map = loveda_scenes(root, domains)
+    if split_map:
+        labelled = {s.name for s in scenes if s.label is not None}
+        split_map = protocol_splits(split_map, labelled, protocol, test_share, split_seed)
     domain = kwargs.pop('domain', 'loveda-' + '-'.join(d.lower() for d in domains))
     return run_conversion(scenes, out, loveda_coding(), split_map or None, chip, stride, domain=domain, **kwargs)

@@ -58,7 +58,8 @@ class LoadRasterImage(BaseTransform):
 class LoadRasterAnnotation(BaseTransform):
     """Read a class-index label raster as uint8; nodata (file mask or image ``valid_mask``) → ``ignore_index``.
 
-    Required Keys: ``seg_map_path``; optional ``valid_mask``, ``label_map``, ``reduce_zero_label``.
+    Required Keys: ``seg_map_path``; optional ``valid_mask``, ``label_map``, ``reduce_zero_label``, ``num_classes``
+    (values outside the classes that are not ``ignore_index`` are refused, naming the file and ``manifest``).
 
     Added Keys: ``gt_seg_map``, ``seg_fields``.
 
@@ -87,9 +88,21 @@ class LoadRasterAnnotation(BaseTransform):
         seg[~valid] = self.ignore_index
         if 'valid_mask' in results and results['valid_mask'].shape == seg.shape:
             seg[~results['valid_mask']] = self.ignore_index
+        self._check_range(seg, path, results.get('num_classes'), results.get('manifest'))
         results['gt_seg_map'] = seg
         results.setdefault('seg_fields', []).append('gt_seg_map')
         return results
+
+    def _check_range(self, seg: np.ndarray, path: str, num_classes: Optional[int], manifest: Optional[str]) -> None:
+        """Refuse labels outside ``0..num_classes-1`` that are not the ignore index (a wrong coding or palette)."""
+        if num_classes is None:
+            return
+        bad = np.unique(seg[(seg >= num_classes) & (seg != self.ignore_index)])
+        if bad.size:
+            raise ValueError(f'{path}: label values {bad[:8].tolist()} are outside the {num_classes} classes '
+                             f'0..{num_classes - 1} of {manifest or "the dataset"} and not the ignore index '
+                             f'{self.ignore_index}; convert the labels with the dataset\'s coding (data_prep/) or map '
+                             'those values to the ignore index')
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(ignore_index={self.ignore_index})'

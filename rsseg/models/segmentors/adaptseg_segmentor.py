@@ -96,6 +96,9 @@ class AdaptSegSegmentor(UDAEncoderDecoder):
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """One AdaptSegNet iteration: segmentor phase, then discriminator phase.
 
+        Both phases honour ``accumulative_counts`` (each wrapper's ``update_params`` scales and steps every N-th
+        iteration); the two wrappers must use the same value.
+
         Args:
             data: A paired batch from :class:`~rsseg.datasets.PairedDomainDataset`.
             optim_wrapper: ``OptimWrapperDict`` with keys ``segmentor`` and ``discriminator``.
@@ -103,11 +106,10 @@ class AdaptSegSegmentor(UDAEncoderDecoder):
         Returns:
             Detached log variables (see the class docstring).
         """
-        seg_wrapper = self.optim_wrapper_for(optim_wrapper, 'segmentor', type(self).__name__)
-        self.optim_wrapper_for(optim_wrapper, 'discriminator', type(self).__name__)
+        wrappers = self.optim_wrappers(optim_wrapper, ('segmentor', 'discriminator'))
         batch = self.data_preprocessor(data, True)
-        log_vars, probs = self._train_segmentor(batch['src'], batch['tgt'], seg_wrapper)
-        log_vars.update(self._train_discriminator(probs, optim_wrapper['discriminator']))
+        log_vars, probs = self._train_segmentor(batch['src'], batch['tgt'], wrappers['segmentor'])
+        log_vars.update(self._train_discriminator(probs, wrappers['discriminator']))
         log_vars['loss'] = log_vars['seg.loss'] + log_vars['disc.loss']
         return {k: v.detach() for k, v in log_vars.items()}
 

@@ -8,7 +8,10 @@ Every iteration (one ``train_step``, one backward):
    ``max_probs.ge(0.968)``, computed per image here);
 2. ClassMix (:func:`~rsseg.models.utils.classmix`): half of the classes of source image ``i`` (image and label) are
    pasted onto target image ``i``; pasted pixels get weight 1, the others their image's confident share;
-3. loss = CE on the source images + pixel-weighted CE on the mixed images; the student steps.
+3. with ``strong_aug``, DACS's strong augmentation of the mixed images only
+   (:func:`~rsseg.models.utils.strong_augment`: colour jitter + Gaussian blur, DAFormer's ``dacs_transforms``);
+   the teacher has already labelled the un-augmented target images;
+4. loss = CE on the source images + pixel-weighted CE on the mixed images; the student steps.
 
 The teacher follows the student through :class:`~rsseg.engine.hooks.EMATeacherHook` with ``max_decay=0.99``
 (``alpha_t = min(1 - 1 / (t + 1), 0.99)``, mmengine momentum semantics, parameters only): it is never touched by the
@@ -25,7 +28,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-from ..utils import classmix, confident_ratio, copy_weights_, disable_dropout, freeze, unwrap
+from ..utils import (build_strong_aug, classmix, confident_ratio, copy_weights_, disable_dropout, freeze,
+                     strong_augment, unwrap)
 from .st_da_segmentor import STDASegmentor
 from .uda_encoder_decoder import UDAEncoderDecoder
 
@@ -73,6 +77,9 @@ class DACSSegmentor(UDAEncoderDecoder):
         pseudo_threshold: Teacher confidence counted as confident (0.968).
         mix_loss: Loss on the mixed images (:class:`~rsseg.models.losses.PseudoLabelCELoss`, weight 1); its
             ``class_weight`` defaults to the decode head's CE class weights.
+        strong_aug: Strong augmentation of the mixed images (:class:`~rsseg.models.utils.StrongAug` keys, e.g.
+            DAFormer's ``dict(color_jitter=0.2, color_jitter_p=0.8, blur=True, blur_p=0.5)``, where
+            ``color_jitter_p`` is the probability of jittering); None (default) mixes without it.
         train_cfg: Unused; kept for mmseg compatibility.
         test_cfg: mmseg test config plus ``predict_on='student'|'teacher'``.
         data_preprocessor: Paired (or plain) preprocessor config.
@@ -87,6 +94,7 @@ class DACSSegmentor(UDAEncoderDecoder):
                  auxiliary_head: Optional[Union[dict, List[dict]]] = None,
                  pseudo_threshold: float = DACS_THRESHOLD,
                  mix_loss: dict = dict(type='PseudoLabelCELoss', loss_weight=1.0),
+                 strong_aug: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -104,6 +112,7 @@ class DACSSegmentor(UDAEncoderDecoder):
             freeze(getattr(self, f'ema_{name}'))
         self.pseudo_threshold = pseudo_threshold
         self.mix_loss = self._build_mix_loss(mix_loss)
+        self.strong_aug = build_strong_aug(strong_aug)
 
     def _build_mix_loss(self, cfg: dict) -> nn.Module:
         cfg = dict(cfg)
@@ -172,6 +181,9 @@ class DACSSegmentor(UDAEncoderDecoder):
     def train_step(self, data: dict, optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> Dict[str, Tensor]:
         """One DACS iteration: pseudo-label, ClassMix, source + mixed loss, one student update.
 
+        ``accumulative_counts`` is honoured by the wrapper's ``update_params`` (loss scaled by 1/N, a step every
+        N-th iteration).
+
         Args:
             data: A paired batch from :class:`~rsseg.datasets.PairedDomainDataset`.
             optim_wrapper: ``OptimWrapperDict`` with key ``segmentor``, or a plain ``OptimWrapper``.
@@ -181,7 +193,7 @@ class DACSSegmentor(UDAEncoderDecoder):
         """
         wrapper = optim_wrapper
         if isinstance(optim_wrapper, OptimWrapperDict) or not isinstance(optim_wrapper, OptimWrapper):
-            wrapper = self.optim_wrapper_for(optim_wrapper, 'segmentor', type(self).__name__)
+            wrapper = self.optim_wrappers(optim_wrapper, ('segmentor', ))['segmentor']
         batch = self.data_preprocessor(data, True)
         with wrapper.optim_context(self):
             losses = self._losses(batch['src'], batch['tgt'])
@@ -196,7 +208,8 @@ class DACSSegmentor(UDAEncoderDecoder):
         labels, weights, shares = self.pseudo_labels(tgt)
         mixed = classmix(src['inputs'], self.source_labels(src['data_samples']), tgt['inputs'], labels, weights,
                          ignore_index=self.ignore_index)
-        mix_logits = self.resize_to(self.segment(mixed.inputs)[1], mixed.labels.shape[-2:])
+        mix_inputs = self.augment_mixed(mixed.inputs, mixed.masks)
+        mix_logits = self.resize_to(self.segment(mix_inputs)[1], mixed.labels.shape[-2:])
         loss_fn = self.mix_loss
         losses[f'seg.mix.decode.{loss_fn.loss_name}'] = loss_fn(mix_logits, mixed.labels, mixed.weights,
                                                                 self.ignore_index)
@@ -204,6 +217,28 @@ class DACSSegmentor(UDAEncoderDecoder):
         losses['seg.tgt.pseudo_ratio'] = shares.mean()
         losses['seg.mix.paste_ratio'] = mixed.masks.float().mean()
         return losses
+
+    def augment_mixed(self, inputs: Tensor, masks: Tensor) -> Tensor:
+        """Strong augmentation of the mixed images (unchanged without ``strong_aug``).
+
+        Pasted pixels are de-normalised with the source preprocessor's mean/std, the others with the target's, so
+        per-domain statistics (IRRG source, RGB target) come back to ``[0, 1]`` before the jitter.
+        """
+        if self.strong_aug is None:
+            return inputs
+        (src_mean, src_std), (tgt_mean, tgt_std) = (self._norm_stats(b, inputs) for b in ('source', 'target'))
+        pasted = masks.unsqueeze(1)
+        return strong_augment(inputs, torch.where(pasted, src_mean, tgt_mean), torch.where(pasted, src_std, tgt_std),
+                              self.strong_aug)
+
+    def _norm_stats(self, branch: str, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """(C, 1, 1) mean and std of a branch's preprocessor; 0 and 1 when it does not normalise."""
+        pre = unwrap(self.data_preprocessor)
+        inner = getattr(pre, branch, pre)
+        if getattr(inner, '_enable_normalize', False):
+            return inner.mean.to(inputs).view(-1, 1, 1), inner.std.to(inputs).view(-1, 1, 1)
+        zeros = inputs.new_zeros(inputs.shape[1], 1, 1)
+        return zeros, zeros + 1
 
     @staticmethod
     def source_labels(data_samples: SampleList) -> Tensor:

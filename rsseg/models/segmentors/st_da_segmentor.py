@@ -29,7 +29,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from ..utils import disable_dropout, freeze, make_pseudo_labels, set_requires_grad, unwrap, update_params_jointly
+from ..utils import (disable_dropout, freeze, make_pseudo_labels, prepare_accumulation, set_requires_grad, unwrap,
+                     update_params_jointly)
 from ..utils.ema import copy_weights_
 from ..utils.pseudo_label import fuse_teacher_probs
 
@@ -327,6 +328,9 @@ class STDASegmentor(EncoderDecoder):
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
         """One ST-DASegNet iteration: segmentor phase, then discriminator phase.
 
+        Every phase honours ``accumulative_counts`` (loss scaled by 1/N, steps every N-th iteration); all four
+        wrappers must use the same value.
+
         Args:
             data: A paired batch from :class:`~rsseg.datasets.PairedDomainDataset`.
             optim_wrapper: ``OptimWrapperDict`` with keys ``backbone``, ``decode_head``, ``discriminator_s``,
@@ -349,6 +353,7 @@ class STDASegmentor(EncoderDecoder):
             raise ValueError(f'STDASegmentor.train_step needs an OptimWrapperDict with keys {needed}, got '
                              f'{keys if keys is not None else type(optim_wrapper).__name__}; build it with '
                              "constructor='MultiOptimWrapperConstructor' (configs/_base_/schedules/*adv*.py)")
+        prepare_accumulation({k: optim_wrapper[k] for k in needed}, self, type(self).__name__)
 
     def _train_segmentors(self, src: dict, tgt: dict,
                           optim_wrapper: OptimWrapperDict) -> Tuple[Dict[str, Tensor], dict]:

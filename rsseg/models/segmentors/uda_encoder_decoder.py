@@ -17,7 +17,7 @@ from mmseg.models.utils import resize
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from ..utils import unwrap
+from ..utils import prepare_accumulation, unwrap
 from .st_da_segmentor import _build_preprocessor
 
 SEGMENTOR_PARTS = ('backbone', 'neck', 'decode_head', 'auxiliary_head')
@@ -106,4 +106,14 @@ class UDAEncoderDecoder(EncoderDecoder):
                              "optim_wrapper=dict(constructor='MultiOptimWrapperConstructor', ...) "
                              '(see configs/adaptseg/ and configs/dacs/)')
         return optim_wrapper[key]
+
+    def optim_wrappers(self, optim_wrapper: Union[OptimWrapper, OptimWrapperDict],
+                       keys: Sequence[str]) -> Dict[str, OptimWrapper]:
+        """The wrappers ``keys`` of an ``OptimWrapperDict``, ready for gradient accumulation: one
+        ``accumulative_counts`` for all (else ValueError naming them), counters aligned with the runner
+        (:func:`~rsseg.models.utils.prepare_accumulation`)."""
+        owner = type(self).__name__
+        wrappers = {key: self.optim_wrapper_for(optim_wrapper, key, owner) for key in keys}
+        prepare_accumulation(wrappers, self, owner)
+        return wrappers
 

@@ -13,6 +13,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 import rsseg  # noqa: F401
+from rsseg.utils.pretrained import drop_pretrained
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG_DIR = REPO / 'configs' / 'stdaseg'
@@ -65,12 +66,14 @@ def test_name_crop_matches_pipelines_and_preprocessor(path):
     cfg = _load(path)
     crops = _find(cfg.train_dataloader.to_dict(), 'RandomCrop')
     paired = cfg.train_dataloader.dataset.type == 'PairedDomainDataset'
+    if path.parent.name == 'reference':  # the reference resizes whole target images to the crop
+        crops += [dict(crop_size=r['scale']) for r in _find(cfg.train_dataloader.dataset.target.to_dict(), 'Resize')]
     assert len(crops) >= (2 if paired else 1)  # source and target pipelines
     assert all(tuple(c['crop_size']) == crop for c in crops), [c['crop_size'] for c in crops]
     pre = cfg.model.data_preprocessor
     sizes = [pre.source.size, pre.target.size] if paired else [pre.size]
     assert all(tuple(s) == crop for s in sizes), sizes
-    if cfg.model.test_cfg.get('mode') == 'slide':
+    if cfg.model.test_cfg.get('mode') == 'slide' and path.parent.name != 'reference':  # reference: 1024 windows
         assert tuple(cfg.model.test_cfg.crop_size) == crop
 
 
@@ -90,18 +93,47 @@ def test_builds_offline(path):
     torch.set_num_threads(1)
     init_default_scope('mmseg')
     cfg = copy.deepcopy(_load(path))
-    cfg.model.pretrained = None
-    assert not _find(cfg.model.to_dict(), 'Pretrained'), 'configs must default to random init (offline)'
+    starts = _find(cfg.model.to_dict(), 'Pretrained')
+    if 'tiny' in path.name:
+        assert not starts, 'the tiny example configs start from random init'
+    else:  # the reference's ImageNet starts; --no-pretrained drops them
+        assert starts and all(s['checkpoint'].startswith(('open-mmlab://', 'https://')) for s in starts), starts
+        drop_pretrained(cfg.model)
+        assert not _find(cfg.model.to_dict(), 'Pretrained')
     model = MODELS.build(cfg.model)
     assert type(model).__name__ == cfg.model.type
     if cfg.model.type == 'STDASegmentor':
         optim = build_optim_wrapper(model, cfg.optim_wrapper)
         assert list(optim.keys()) == ['backbone', 'decode_head', 'discriminator_s', 'discriminator_t']
-        if 'mit-b5' in path.name:  # decoders really at 10× (6e-4)
+        if 'mit-b5' in path.name:  # decoders really at 10× (6e-4); the reference's key never matched (6e-5)
             lrs = [g['lr'] for g in optim['decode_head'].optimizer.param_groups]
-            assert lrs == pytest.approx([6e-4] * len(lrs))
+            assert lrs == pytest.approx([6e-5 if path.parent.name == 'reference' else 6e-4] * len(lrs))
     del model
     gc.collect()
+
+
+# The reference's weights (cv516Buaa/ST-DASegNet experiments/*/config*/ST-DASegNet_*.py): decode_head_s CE,
+# decode_head_t CE, pseudo-label class weights.
+_ISPRS = [1.0, 1.0, 1.0, 1.25, 1.5, 1.5]
+_ISPRS_T = [1.0, 1.0, 1.25, 1.25, 1.5, 1.5]
+_ISPRS_PSEUDO = [1.01, 1.01, 1.51, 1.51, 2.01, 2.01]
+_R2U, _R2U_PSEUDO = [1.25, 1.0, 1.25, 1.0, 1.5, 1.25, 1.0], [1.51, 1.01, 1.51, 1.01, 2.01, 1.51, 1.01]
+_U2R, _U2R_PSEUDO = [1.0, 1.25, 1.25, 1.0, 1.5, 1.5, 1.25], [1.01, 1.51, 1.51, 1.01, 2.01, 2.01, 1.51]
+REFERENCE_WEIGHTS = {
+    ('r50', 'potsdam2vaihingen'): (_ISPRS, _ISPRS, _ISPRS_PSEUDO),
+    ('r50', 'potsdam-rgb2vaihingen'): (_ISPRS, _ISPRS, _ISPRS_PSEUDO),
+    ('r50', 'vaihingen2potsdam'): (_ISPRS, _ISPRS, _ISPRS_PSEUDO),
+    ('mit', 'potsdam2vaihingen'): (_ISPRS, _ISPRS_T, _ISPRS_PSEUDO),
+    ('mit', 'potsdam-rgb2vaihingen'): (_ISPRS, _ISPRS_T, _ISPRS_PSEUDO),
+    ('mit', 'vaihingen2potsdam'): (_ISPRS_T, _ISPRS_T, _ISPRS_PSEUDO),
+    **{(m, 'loveda-rural2urban'): (_R2U, _R2U, _R2U_PSEUDO) for m in ('r50', 'mit')},
+    **{(m, 'loveda-urban2rural'): (_U2R, _U2R, _U2R_PSEUDO) for m in ('r50', 'mit')},
+}
+
+
+def _reference_key(path: Path):
+    pair = re.search(r'40k_(.+)-384x384', path.name).group(1)
+    return ('r50' if 'r50' in path.name else 'mit'), pair
 
 
 @pytest.mark.parametrize('path', STDA, ids=_ids(STDA))
@@ -119,10 +151,11 @@ def test_reference_hyperparameters(path):
     isprs = 'loveda' not in path.name
     n = 6 if isprs else 7
     assert model.decode_head_s.num_classes == model.decode_head_t.num_classes == n
-    assert model.decode_head_s.loss_decode.class_weight == (
-        [1.0, 1.0, 1.0, 1.25, 1.5, 1.5] if isprs else [1.25, 1.0, 1.25, 1.0, 1.5, 1.25, 1.0])
-    assert model.pseudo_label.class_weight == (
-        [1.01, 1.01, 1.51, 1.51, 2.01, 2.01] if isprs else [1.51, 1.01, 1.51, 1.01, 2.01, 1.51, 1.01])
+    ce_s, ce_t, pseudo = REFERENCE_WEIGHTS[_reference_key(path)]
+    assert model.decode_head_s.loss_decode.class_weight == ce_s
+    assert model.decode_head_t.loss_decode.class_weight == ce_t
+    assert model.decode_head_s.loss_decode.type == model.decode_head_t.loss_decode.type == 'ClassWeightedCELoss'
+    assert model.pseudo_label.class_weight == pseudo
     if 'r50' in path.name:
         assert (ow.backbone.optimizer.type, ow.backbone.optimizer.lr) == ('SGD', 1e-3)
         assert (ow.decode_head.optimizer.lr, ow.backbone.optimizer.momentum) == (2e-3, 0.9)

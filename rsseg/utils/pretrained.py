@@ -1,0 +1,123 @@
+"""Pretrained starts named in configs: found in the local cache (or downloaded once), loaded with safe loading on.
+
+Configs name weights the mmseg way: ``open-mmlab://resnet50_v1c``, an ``https://`` URL, or a local file, in a
+backbone's ``init_cfg=dict(type='Pretrained', checkpoint=...)`` or a model's ``pretrained``. mmengine downloads URLs
+into torch's hub cache and unpickles them without ``weights_only``; here every remote start resolves to
+``<torch hub dir>/checkpoints/<file name>`` (the same place mmengine and torch.hub use, so a file a user copies
+there is found on an offline machine) and goes through :func:`~rsseg.utils.checkpoint.safe_torch_load`.
+"""
+import os
+import os.path as osp
+from typing import Any, Iterator, List, Optional, Tuple
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader, get_deprecated_model_names, get_external_models
+
+from .checkpoint import safe_torch_load
+from .packaged_weights import PACKAGED_PREFIX, packaged_checkpoint
+
+OPENMMLAB_PREFIX = 'open-mmlab://'
+REMOTE_PREFIXES = (OPENMMLAB_PREFIX, 'http://', 'https://')
+NO_PRETRAINED_HINT = 'or train from random init with tools/train.py --no-pretrained'
+
+
+def is_remote(checkpoint: str) -> bool:
+    """Whether ``checkpoint`` names a download (``open-mmlab://`` or a URL) rather than a local file."""
+    return checkpoint.startswith(REMOTE_PREFIXES)
+
+
+def url_of(checkpoint: str) -> str:
+    """The download URL of an ``open-mmlab://`` name (URLs pass through)."""
+    if not checkpoint.startswith(OPENMMLAB_PREFIX):
+        return checkpoint
+    name = checkpoint[len(OPENMMLAB_PREFIX):]
+    name = get_deprecated_model_names().get(name, name)
+    urls = get_external_models()
+    if name not in urls:
+        raise ValueError(f'{checkpoint}: unknown open-mmlab model name (mmengine knows {len(urls)} names, '
+                         f'e.g. resnet50_v1c)')
+    return urls[name]
+
+
+def cache_path(checkpoint: str) -> str:
+    """Local file of a pretrained start: the torch hub cache for downloads, the path itself otherwise."""
+    if not is_remote(checkpoint):
+        return osp.expanduser(checkpoint)
+    return osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(url_of(checkpoint).split('?')[0]))
+
+
+def fetch_pretrained(checkpoint: str) -> str:
+    """Path of ``checkpoint`` on disk, downloading a remote start into the cache once.
+
+    Raises:
+        FileNotFoundError: a local file is missing, or a download is not cached and cannot be fetched; the message
+            names the file, where to put it, and the switch that trains from random init.
+    """
+    if checkpoint.startswith(PACKAGED_PREFIX):  # weights shipped inside a registry package, converted once
+        return packaged_checkpoint(checkpoint)
+    path = cache_path(checkpoint)
+    if osp.isfile(path):
+        return path
+    if not is_remote(checkpoint):
+        raise FileNotFoundError(f'pretrained checkpoint {checkpoint} does not exist; give an existing file '
+                                f'{NO_PRETRAINED_HINT}')
+    url = url_of(checkpoint)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(url, path, progress=False)  # temporary name, renamed when complete
+    except Exception as exc:  # noqa: BLE001  (any network failure means the same thing to the user)
+        raise FileNotFoundError(f'pretrained checkpoint {checkpoint} is not in the cache ({path}) and could not be '
+                                f'downloaded from {url} ({type(exc).__name__}: {exc}); copy the file to {path} '
+                                f'{NO_PRETRAINED_HINT}') from None
+    return path
+
+
+def _load_remote(filename: str, map_location: Optional[Any] = None) -> Any:
+    """mmengine checkpoint-loader scheme for ``open-mmlab://`` and URLs: cached file, safe unpickler."""
+    return safe_torch_load(fetch_pretrained(filename), map_location=map_location)
+
+
+def install_remote_loaders() -> None:
+    """Route mmengine's remote checkpoint schemes through the cache and the safe unpickler."""
+    CheckpointLoader.register_scheme(prefixes=list(REMOTE_PREFIXES), loader=_load_remote, force=True)
+
+
+def pretrained_refs(node: Any, key: str = 'model') -> Iterator[Tuple[str, str]]:
+    """``(config key, checkpoint)`` of every pretrained start inside a model config tree."""
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and node.get('checkpoint'):
+            yield f'{key}.checkpoint', node['checkpoint']
+        if isinstance(node.get('pretrained'), str):
+            yield f'{key}.pretrained', node['pretrained']
+        for k, v in node.items():
+            yield from pretrained_refs(v, f'{key}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from pretrained_refs(v, f'{key}[{i}]')
+
+
+def drop_pretrained(node: Any) -> List[str]:
+    """Remove every pretrained start from a model config in place (random init); returns the keys it cleared.
+
+    The same as ``--cfg-options model.pretrained=None model.backbone.init_cfg=None`` (``backbone_s`` /
+    ``backbone_t`` for ST-DASegNet), for any model layout.
+    """
+    cleared: List[str] = []
+    if isinstance(node, dict):
+        if isinstance(node.get('pretrained'), str):
+            node['pretrained'] = None
+            cleared.append('pretrained')
+        init = node.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+            cleared.append('init_cfg')
+        elif isinstance(init, (list, tuple)) and any(isinstance(i, dict) and i.get('type') == 'Pretrained'
+                                                     for i in init):
+            node['init_cfg'] = [i for i in init if not (isinstance(i, dict) and i.get('type') == 'Pretrained')]
+            cleared.append('init_cfg')
+        for v in node.values():
+            cleared += drop_pretrained(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            cleared += drop_pretrained(v)
+    return cleared
