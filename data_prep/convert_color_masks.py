@@ -4,10 +4,13 @@
 
 Images and masks pair by file stem (an image without its mask, or a mask without its image, is an error naming the
 file). The palette file (JSON or CSV) lists class names, colours and ignore colours; RGB and palette ('P') masks both
-work; colours outside the palette are refused with the colours and their pixel counts. Outputs are written under a
-temporary name and renamed when complete; a rerun skips masks already converted.
+work; colours outside the palette are refused with the colours and their pixel counts (every mask is tried; the
+bad ones are listed together). Outputs are written under a temporary name, verified and renamed; a rerun skips
+masks already converted with the same palette and redoes (saying so) those made with another one. One converter
+writes into an output folder at a time.
 """
 import argparse
+import sys
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -15,23 +18,40 @@ from tqdm import tqdm
 
 from rsseg.datasets.palette import Palette
 from rsseg.datasets.prepare import list_images, pair_by_stem
-from rsseg.geo.labels import convert_color_mask
+from rsseg.geo.files import OutputLock, remove_stale_temps
+from rsseg.geo.labels import convert_color_mask, made_with
 from rsseg.utils.cli import run_cli
 
 
 def convert_folder(images: str, masks: str, palette: str, out: str, resize: bool = False,
                    progress: bool = True) -> List[Path]:
-    """Convert every image's mask; returns the label paths (``OUT/<stem>.tif``) in image order."""
+    """Convert every image's mask; returns the label paths (``OUT/<stem>.tif``) in image order.
+
+    Raises:
+        ValueError: Some masks could not be converted (all are tried; the others are written).
+    """
     pal = Palette.from_file(palette)
     pairs = pair_by_stem(list_images(images), list_images(masks))
     out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for image, mask in tqdm(pairs, desc='masks', unit='mask', disable=not progress):
-        target = out_dir / f'{image.stem}.tif'
-        if not target.is_file():
-            convert_color_mask(image, mask, pal, target, resize=resize)
-        written.append(target)
+    written, failed = [], []
+    with OutputLock(out_dir, 'label output folder'):
+        remove_stale_temps(out_dir)
+        for image, mask in tqdm(pairs, desc='masks', unit='mask', disable=not progress):
+            target = out_dir / f'{image.stem}.tif'
+            if made_with(target, pal):
+                written.append(target)
+                continue
+            if target.exists():
+                print(f'warning: {target} was not made with palette {palette} (or is unreadable): converting again',
+                      file=sys.stderr)
+            try:
+                convert_color_mask(image, mask, pal, target, resize=resize)
+                written.append(target)
+            except ValueError as exc:
+                failed.append(str(exc))
+    if failed:
+        more = f' (and {len(failed) - 1} more: {"; ".join(failed[1:4])})' if len(failed) > 1 else ''
+        raise ValueError(f'{len(failed)} of {len(pairs)} mask(s) not converted: {failed[0]}{more}')
     return written
 
 

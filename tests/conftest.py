@@ -67,3 +67,38 @@ def utm_raster(tmp_path: Path):
             dst.write(data)
         return path
     return make
+
+
+def _mount_tmpfs(folder: Path, options: str):
+    """Mount a tmpfs on ``folder`` (root only); skips the test with the reason otherwise."""
+    import os
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip('needs root to mount a tmpfs (full disk / read-only folder)')
+    proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', str(folder)], capture_output=True, text=True)
+    if proc.returncode:
+        pytest.skip(f'cannot mount a tmpfs here: {proc.stderr.strip()}')
+    return folder
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A 300 KiB file system (a tmpfs): writes beyond it fail with ENOSPC."""
+    folder = _mount_tmpfs(tmp_path / 'small_fs', 'size=300k')
+    yield folder
+    subprocess.run(['umount', '-l', str(folder)], check=False)
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path):
+    """A read-only file system (a tmpfs mounted ``ro``): every write fails with EROFS, even as root."""
+    folder = _mount_tmpfs(tmp_path / 'read_only', 'ro,size=64k')
+    yield folder
+    subprocess.run(['umount', '-l', str(folder)], check=False)
+
+
+def fill_disk(folder: Path, leave: int = 20_000) -> None:
+    """Fill ``folder``'s file system up to ``leave`` free bytes."""
+    import shutil
+    free = shutil.disk_usage(folder).free
+    (folder / 'filler').write_bytes(b'\0' * max(0, free - leave))

@@ -78,7 +78,7 @@ def train(out: Path, manifests: Dict[str, Path], iters: int) -> Path:
         return final
     cfg = retarget(Config.fromfile(sorted(glob.glob(str(REPO / CONFIG)))[0]), source=manifests['source'],
                    target=manifests['target'], num_classes=5, iters=iters, seed=0, work_dir=work,
-                   val_split='val', val_interval=max(iters // 2, 1))
+                   val_split='val', test_split='val', val_interval=max(iters // 2, 1))  # 8-9: mapped, not tiled
     cfg.default_hooks.logger.interval = 10
     work.mkdir(parents=True, exist_ok=True)
     cfg.dump(str(work / 'config.py'))

@@ -1,7 +1,8 @@
 """Map whole scenes with a trained model: ``python tools/infer.py CONFIG CHECKPOINT SCENES... --out DIR``.
 
 SCENES are raster files, globs, folders (their ``*.tif`` etc.) or list files (``.txt``: one path a line). For scene
-``NAME.tif`` the class map is ``DIR/NAME.tif`` (a Cloud-Optimised GeoTIFF on the scene's grid), with optional
+``NAME.tif`` the class map is ``DIR/NAME.tif`` (a Cloud-Optimised GeoTIFF on the scene's grid) with its class names
+for GIS clients (``DIR/NAME.tif.aux.xml``: GDAL category names; ``DIR/NAME.qml``: QGIS style), and optional
 ``DIR/NAME.confidence.tif`` and ``DIR/NAME.preview.png``. Complete outputs are skipped on a rerun (resume). The exit
 status is non-zero when any scene failed.
 
@@ -159,9 +160,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     done, skipped, failed = _summary(results, world)
     if rank == 0:
         logger.info(f'{done} scene(s) predicted, {skipped} skipped (complete), {failed} failed')
-    for r in results:
-        if r.status == 'failed':
-            logger.error(f'failed: {r.scene}: {r.error}')
+    failed_here = [r.scene.name for r in results if r.status == 'failed']
+    if failed_here:  # each reason was logged when its scene failed
+        logger.error(f'failed scene(s): {", ".join(failed_here)} (reasons above)')
     if world > 1:
         torch.distributed.destroy_process_group()
     return 1 if failed else 0

@@ -4,13 +4,13 @@ Prints per-class IoU / F1 / precision / recall and mIoU, mF1 and overall accurac
 ``mIoU`` + ``mFscore``). The checkpoint is loaded with torch's safe unpickler and must match the config's model.
 """
 import argparse
-import json
 import os
 import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
+from rsseg.geo.files import write_json
 from rsseg.utils.checkpoint import check_checkpoint_matches
 from rsseg.utils.cli import run_cli
 from rsseg.utils.config_checks import check_class_weights, check_manifests
@@ -86,14 +86,6 @@ def enable_tta(cfg: Config, path: str) -> None:
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     cfg.tta_model.module = cfg.model
     cfg.model = cfg.tta_model
-
-
-def write_json(path: str, data: dict) -> None:
-    """Write ``data`` as JSON via a temporary name."""
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1)
-    os.replace(tmp, path)
 
 
 def cli() -> None:

@@ -1,5 +1,8 @@
 """Train a segmentor from an mmengine config: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]``.
 
+A checkpoint training starts from (``load_from``, ``--resume``) must fit the model; ``--load-partial`` lets
+``load_from`` load only the matching weights.
+
 Shaped like mmseg's ``tools/train.py``; adds CPU multi-process training (gloo) for ``--launcher pytorch`` on machines
 without CUDA, AMP for multi-optimizer (adversarial) configs, and one-line errors for bad input.
 """
@@ -13,7 +16,7 @@ from mmengine.config import Config, DictAction
 from rsseg.utils.cli import run_cli
 from rsseg.utils.config_checks import check_before_training
 from rsseg.utils.pretrained import drop_pretrained
-from rsseg.utils.runner import build_runner, load_config, setup_cpu_distributed
+from rsseg.utils.runner import build_runner, check_start_checkpoint, load_config, setup_cpu_distributed
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -22,7 +25,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='where to save logs and checkpoints (default: work_dirs/<config stem>)')
     parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                         help='resume from CKPT, or from the latest checkpoint in the work dir when no path is given')
+    parser.add_argument('--load-partial', action='store_true',
+                        help='let load_from (--cfg-options load_from=CKPT) load a checkpoint that fits the model only '
+                             'in part (the matching weights; the rest keeps its init); by default it is refused')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
+                        help='autocast dtype of --amp (bfloat16 needs no loss scaling; Ampere and newer GPUs)')
     parser.add_argument('--no-pretrained', action='store_true',
                         help='random init: drop every pretrained start (backbone init_cfg / model.pretrained) the '
                              'config names; nothing is downloaded')
@@ -46,18 +54,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        enable_amp(cfg)
+        enable_amp(cfg, args.amp_dtype)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     setup_cpu_distributed(cfg)
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    check_start_checkpoint(runner, cfg, args.config, args.load_partial)
+    runner.train()
     return 0
 
 
-def enable_amp(cfg: Config) -> None:
-    """Switch the optimizer wrapper(s) to ``AmpOptimWrapper``; multi-optimizer configs switch each one."""
+def enable_amp(cfg: Config, dtype: str = 'float16') -> None:
+    """Switch the optimizer wrapper(s) to ``AmpOptimWrapper`` autocasting to ``dtype``; multi-optimizer configs switch
+    each one (with its own dynamic loss scaler)."""
     wrappers = [cfg.optim_wrapper]
     if 'constructor' in cfg.optim_wrapper and 'optimizer' not in cfg.optim_wrapper:
         wrappers = [v for v in cfg.optim_wrapper.values() if isinstance(v, dict) and 'optimizer' in v]
@@ -65,6 +76,7 @@ def enable_amp(cfg: Config) -> None:
         if wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
             continue
         wrapper.type = 'AmpOptimWrapper'
+        wrapper.dtype = dtype
         wrapper.setdefault('loss_scale', 'dynamic')
 
 

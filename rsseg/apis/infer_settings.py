@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from rsseg.datasets.manifest import Manifest
+from rsseg.datasets.manifest import Manifest, manifest_path
 from rsseg.geo.normalization import NormStats
 
 
@@ -62,7 +62,7 @@ class InferSettings:
     def from_manifest(cls, path: Path) -> 'InferSettings':
         """Settings from a tiler manifest (its norm_stats sidecar is relative to the manifest's folder)."""
         manifest = Manifest.load(path)
-        stats = NormStats.load(path.parent / manifest.norm_stats) if manifest.norm_stats else None
+        stats = NormStats.load(manifest_path(path, manifest.norm_stats)) if manifest.norm_stats else None
         return cls(classes=list(manifest.classes), palette=[list(c) for c in manifest.palette],
                    bands=_int_list(manifest.bands), gsd=_float(manifest.gsd), norm_stats=stats,
                    ignore_index=manifest.ignore_index, source=f'manifest {path}')

@@ -11,9 +11,11 @@ Example::
 
     from rsseg.apis import ScenePredictor
     predictor = ScenePredictor('configs/....py', 'work_dirs/.../iter_4000.pth', device='cuda:0')
-    predictor.predict_scene('scenes/area_12.tif', 'maps/')   # maps/area_12.tif (+ .confidence.tif, .preview.png)
+    predictor.predict_scene('scenes/area_12.tif', 'maps/')   # maps/area_12.tif (+ .tif.aux.xml, .qml, ...)
 """
 import glob
+import hashlib
+import json
 import os
 import queue
 import re
@@ -30,7 +32,9 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 
 from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, spread_starts, window_weights
-from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags, temp_name
+from rsseg.geo.class_styles import class_sidecars, discard_class_sidecars, read_category_names, write_class_sidecars
+from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags
+from rsseg.geo.files import OutputLock, atomic_output, remove_stale_temps, temp_path
 from rsseg.geo.errors import GeoError
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
@@ -144,14 +148,15 @@ def collect_scenes(inputs: Sequence[PathLike]) -> List[Path]:
 
     Raises:
         FileNotFoundError: An input that matches nothing.
-        ValueError: No scenes at all, or two scenes with the same name (their outputs would collide).
+        ValueError: No scenes at all, a folder without scenes, or two scenes with the same name (their outputs would
+            collide).
     """
     scenes: List[Path] = []
     for item in inputs:
         path = Path(item)
         # not expand_inputs: no PNG/JPEG in folders, non-recursive unfiltered globs, its own errors and de-duplication
         if path.is_dir():
-            scenes += raster_files(path, SCENE_SUFFIXES)
+            scenes += _folder_scenes(path)
         elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
             scenes += [Path(p) for p in read_list(path)]
         elif path.is_file():
@@ -164,6 +169,23 @@ def collect_scenes(inputs: Sequence[PathLike]) -> List[Path]:
         else:
             raise FileNotFoundError(f'scene {item} does not exist')
     return _unique_scenes(scenes)
+
+
+def _folder_scenes(folder: Path) -> List[Path]:
+    """The scene rasters in ``folder``; none is an error naming the folder and the files it does hold."""
+    found = raster_files(folder, SCENE_SUFFIXES)
+    if found:
+        return found
+    others = sorted({p.suffix.lower() or p.name for p in folder.iterdir() if p.is_file()})
+    held = (f'it holds only {", ".join(others)} file(s); pass such rasters by file name or glob (un-georeferenced '
+            'ones need --allow-no-crs)' if others else 'it holds no files')
+    raise ValueError(f'no scenes ({"/".join(SCENE_SUFFIXES)}) in folder {folder}: {held}')
+
+
+def scene_error(scene: PathLike, exc: BaseException) -> str:
+    """``exc``'s message naming ``scene`` once: most errors already start with the path, so it is not prefixed twice."""
+    text = str(exc) or type(exc).__name__
+    return text if str(scene) in text or Path(scene).name in text else f'{scene}: {text}'
 
 
 def _unique_scenes(scenes: List[Path]) -> List[Path]:
@@ -313,13 +335,14 @@ class ScenePredictor:
         self.model, self.cfg, meta = load_model(config, checkpoint, device)
         self.device = torch.device(device)
         self.config_name, self.checkpoint_name = Path(str(self.cfg.filename or 'config')).name, Path(checkpoint).name
+        self.checkpoint_digest = file_digest(checkpoint)
         cfg_path = Path(self.cfg.filename) if self.cfg.filename else None
         self.num_classes = model_num_classes(self.model)
         self.settings = resolve_settings(self.cfg, cfg_path, meta).complete(
             self.num_classes, getattr(self.model, 'dataset_meta', None))
         self.in_channels = model_in_channels(self.model)
         default_win, default_overlap = default_window(self.cfg)
-        self.window = int(window or default_win)
+        self.window = int(default_win if window is None else window)  # 0 is refused below, not the default
         self.overlap = float(default_overlap if overlap is None and default_overlap is not None else
                              (0.25 if overlap is None else overlap))
         self._check_options(batch_size, prefetch, blend)
@@ -346,10 +369,11 @@ class ScenePredictor:
 
     # ------------------------------------------------------------------------------------------- public API
     def outputs(self, scene: PathLike, out_dir: PathLike) -> Dict[str, Path]:
-        """Output paths of ``scene``: ``classes``, ``confidence``, ``preview``."""
+        """Output paths of ``scene``: ``classes``, ``confidence``, ``preview`` and the class map's GIS sidecars
+        ``categories`` (``NAME.tif.aux.xml``) and ``style`` (``NAME.qml``)."""
         name, out_dir = Path(scene).stem, Path(out_dir)
         return dict(classes=out_dir / f'{name}.tif', confidence=out_dir / f'{name}.confidence.tif',
-                    preview=out_dir / f'{name}.preview.png')
+                    preview=out_dir / f'{name}.preview.png', **class_sidecars(out_dir / f'{name}.tif'))
 
     def is_done(self, scene: PathLike, out_dir: PathLike, confidence: bool = False, preview: bool = False) -> bool:
         """Whether every requested output of ``scene`` is complete (resume skips it)."""
@@ -357,22 +381,42 @@ class ScenePredictor:
         return (is_complete(out['classes']) and (not confidence or is_complete(out['confidence']))
                 and (not preview or out['preview'].is_file()))
 
-    def predict_scenes(self, scenes: Sequence[PathLike], out_dir: PathLike, **kwargs: Any) -> List[SceneResult]:
-        """Predict several scenes; a failing scene is logged and reported, the others go on.
+    def provenance(self) -> Dict[str, str]:
+        """What determines a class map: the checkpoint's content, the config and the window settings (its tags)."""
+        config = hashlib.sha256(json.dumps(self.cfg.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
+        return dict(RSSEG_CHECKPOINT_SHA256=self.checkpoint_digest, RSSEG_CONFIG_SHA256=config[:16],
+                    RSSEG_WINDOW=str(self.window), RSSEG_OVERLAP=str(self.overlap), RSSEG_BLEND=self.blend)
 
-        Keyword arguments are passed to :meth:`predict_scene`.
+    def stale_settings(self, class_map: PathLike) -> List[str]:
+        """The provenance tags on which an existing class map differs from this predictor (empty: reusable)."""
+        tags = read_tags(class_map)
+        names = dict(RSSEG_CHECKPOINT_SHA256='checkpoint', RSSEG_CONFIG_SHA256='config', RSSEG_WINDOW='window',
+                     RSSEG_OVERLAP='overlap', RSSEG_BLEND='blend')
+        return [names[k] for k, v in self.provenance().items() if tags.get(k) != v]
+
+    def predict_scenes(self, scenes: Sequence[PathLike], out_dir: PathLike, **kwargs: Any) -> List[SceneResult]:
+        """Predict several scenes; a failing scene (bad input, full disk) is logged and reported, the others go on.
+
+        Holds the output folder's :class:`~rsseg.geo.files.OutputLock` (one writer at a time, except the ranks of a
+        distributed job) and first removes the temporaries of dead runs. Keyword arguments go to
+        :meth:`predict_scene`.
         """
         from tqdm import tqdm
         from tqdm.contrib.logging import logging_redirect_tqdm
         results = []
-        with logging_redirect_tqdm(loggers=[get_logger()]):
+        shared = torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1
+        with ExitStack() as stack, logging_redirect_tqdm(loggers=[get_logger()]):
+            if not shared:  # the ranks of one distributed job share the folder (each writes its own scenes)
+                stack.enter_context(OutputLock(ensure_writable(out_dir), 'prediction output folder'))
+                remove_stale_temps(out_dir)
             for scene in tqdm(list(scenes), desc='scenes', unit='scene', disable=not self.progress):
                 try:
                     results.append(self.predict_scene(scene, out_dir, **kwargs))
                 except (GeoError, ValueError, OSError, RuntimeError) as exc:
-                    print_log(f'{scene}: FAILED: {exc}', logger=get_logger(), level=40)
+                    error = scene_error(scene, exc)
+                    print_log(f'failed: {error}', logger=get_logger(), level=40)
                     results.append(SceneResult(Path(scene), self.outputs(scene, out_dir)['classes'], 'failed',
-                                               error=str(exc)))
+                                               error=error))
         return results
 
     def predict_scene(self, scene: PathLike, out_dir: PathLike, *, confidence: bool = False, preview: bool = False,
@@ -392,18 +436,21 @@ class ScenePredictor:
             raise ValueError(f'{scene}: the class map would overwrite the scene itself; choose another output folder')
         ensure_writable(out_dir)
         if not overwrite and self.is_done(scene, out_dir, confidence, preview):
-            made_by = read_tags(out['classes']).get('RSSEG_CHECKPOINT')
-            other = f' (made with {made_by}, not {self.checkpoint_name}: pass --overwrite to redo it)' \
-                if made_by != self.checkpoint_name else ''
-            print_log(f'{Path(scene).name}: complete output found, skipped ({out["classes"]}){other}',
-                      logger=get_logger(), level=30 if other else 20)
-            return SceneResult(Path(scene), out['classes'], 'skipped')
+            stale = self.stale_settings(out['classes'])
+            if not stale:
+                self._write_sidecars(out['classes'], only_missing=True)
+                print_log(f'{Path(scene).name}: complete output found, skipped ({out["classes"]})', logger=get_logger())
+                return SceneResult(Path(scene), out['classes'], 'skipped')
+            print_log(f'{out["classes"]} was made with another {", ".join(stale)}: predicting {Path(scene).name} '
+                      'again', logger=get_logger(), level=30)
         info = inspect_scene(scene, self.allow_no_crs)
         bands = self.scene_bands(info)
         stats = self.norm_stats(info, bands)
         factor = None if self.native_gsd else grid_factor(info, self.settings.gsd, self.max_resample)
+        discard_class_sidecars(out['classes'])  # the old ones would describe the new map until rewritten
         with gdal_cache(self._cache_bytes(info)):
             stats_out = self._predict_to_files(info, bands, stats, factor, out, confidence)
+            self._write_sidecars(out['classes'])
             if preview:
                 self.write_preview(info, bands, stats, out['classes'], out['preview'])
         seconds = time.perf_counter() - start
@@ -472,12 +519,21 @@ class ScenePredictor:
         rows = (self.window + self.stride) * info.width * info.count * np.dtype(info.dtype).itemsize
         return int(min(512 << 20, max(32 << 20, rows)))
 
+    def _write_sidecars(self, class_map: Path, only_missing: bool = False) -> None:
+        """The class map's category names and QGIS style (:mod:`rsseg.geo.class_styles`); on resume only if missing
+        (a map from an older rsseg, or a run killed between the map and its sidecars)."""
+        s = self.settings
+        if only_missing and (read_category_names(class_map) == s.classes
+                             and class_sidecars(class_map)['style'].is_file()):
+            return
+        write_class_sidecars(class_map, s.classes, palette_colormap(s.palette, s.ignore_index))
+
     def _writer(self, stack: ExitStack, path: Path, height: int, width: int, crs: Any, transform: Any,
                 kind: str, final: bool) -> CogWriter:
         """A class-map or confidence writer entered into ``stack`` (aborted on error)."""
         s = self.settings
         tags = dict(RSSEG_VERSION=__version__, RSSEG_CONFIG=self.config_name, RSSEG_CHECKPOINT=self.checkpoint_name,
-                    RSSEG_WINDOW=self.window, RSSEG_OVERLAP=self.overlap, RSSEG_BLEND=self.blend)
+                    **self.provenance())
         if kind == 'classes':
             kwargs = dict(colormap=palette_colormap(s.palette, s.ignore_index), class_names=s.classes,
                           overview_resampling='mode', description='class')
@@ -494,7 +550,7 @@ class ScenePredictor:
         """Run the scene and write its class map (and confidence), resampling back if the grid differs."""
         height, width = working_shape(info, factor)
         grid_t = grid_transform(info, factor)
-        paths = {k: (out[k] if factor is None else temp_name(out[k], 'grid')) for k in ('classes', 'confidence')}
+        paths = {k: (out[k] if factor is None else temp_path(out[k], 'grid')) for k in ('classes', 'confidence')}
         kinds = ['classes'] + (['confidence'] if confidence else [])
         with ExitStack() as stack:
             writers = {k: self._writer(stack, paths[k], height, width, info.crs, grid_t, k, factor is None)
@@ -722,11 +778,17 @@ def render_preview(rgb: np.ndarray, classes: np.ndarray, names: Sequence[str], p
     fig.legend(handles=handles, loc='lower center', ncol=min(len(names), 6), frameon=False)
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
-    tmp = out.with_name(f'.{out.name}.tmp{os.getpid()}.png')
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, out)
+        with atomic_output(out) as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
+
+
+def file_digest(path: PathLike, chunk: int = 1 << 20) -> str:
+    """The first 16 hex digits of a file's SHA-256 (what a class map was made with, whatever the file's name)."""
+    sha = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while block := f.read(chunk):
+            sha.update(block)
+    return sha.hexdigest()[:16]

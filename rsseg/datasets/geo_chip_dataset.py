@@ -5,7 +5,7 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .manifest import Manifest
+from .manifest import Manifest, manifest_path
 from .prepare import ensure_prepared
 
 
@@ -32,6 +32,8 @@ class GeoChipDataset(BaseSegDataset):
             ensure_prepared(manifest, prepare)
         self.manifest_path = manifest
         self.manifest = Manifest.load(manifest)
+        # folders the (trusted) config's prepare step names: whole images a manifest lists in place
+        self.data_roots = [v for v in (prepare or {}).values() if isinstance(v, str) and osp.isdir(v)]
         self.split = split if split is None or isinstance(split, str) else list(split)
         self.with_label = with_label
         metainfo = dict(classes=tuple(self.manifest.classes), palette=[list(c) for c in self.manifest.palette])
@@ -40,10 +42,12 @@ class GeoChipDataset(BaseSegDataset):
                          ignore_index=self.manifest.ignore_index, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        root = osp.dirname(osp.abspath(self.manifest_path))
-        stats = osp.join(root, self.manifest.norm_stats) if self.manifest.norm_stats else None
+        def path(entry: str) -> str:
+            return str(manifest_path(self.manifest_path, entry, self.data_roots))
+
+        stats = path(self.manifest.norm_stats) if self.manifest.norm_stats else None
         # per-scene statistics (tiler --norm-scope scene) override the domain sidecar for their scene's chips
-        by_scene = {k: osp.join(root, v) for k, v in (self.manifest.meta.get('norm_stats_by_scene') or {}).items()}
+        by_scene = {k: path(v) for k, v in (self.manifest.meta.get('norm_stats_by_scene') or {}).items()}
         chips = self.manifest.select(self.split)
         if not chips:
             counts = ', '.join(f'{k} {v}' for k, v in sorted(self.manifest.split_counts().items())) or 'none'
@@ -54,8 +58,8 @@ class GeoChipDataset(BaseSegDataset):
         for chip in chips:
             labelled = self.with_label and chip.ann is not None
             data_list.append(dict(
-                img_path=osp.join(root, chip.img),
-                seg_map_path=osp.join(root, chip.ann) if labelled else None,
+                img_path=path(chip.img),
+                seg_map_path=path(chip.ann) if labelled else None,
                 label_map=self.label_map, reduce_zero_label=self.reduce_zero_label, seg_fields=[],
                 num_classes=len(self.manifest.classes), manifest=self.manifest_path,
                 norm_stats=by_scene.get(chip.scene, stats), scene=chip.scene, window=chip.window))

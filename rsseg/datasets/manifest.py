@@ -1,18 +1,44 @@
 """The chip manifest: what the tiler writes and rsseg's datasets read.
 
 One JSON file per tiled domain (``DIR/manifest.json``) describes the common grid, the classes, the normalisation
-sidecar and one record per chip. Paths inside are relative to the manifest's folder so a chip folder can be moved.
+sidecar and one record per chip. Paths inside are relative to the manifest's folder so a chip folder can be moved;
+readers resolve them with :func:`manifest_path`, which refuses any that leaves the folder.
 """
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
+
+from rsseg.geo.errors import GeoError
+from rsseg.geo.files import resolve_inside, write_json
 
 MANIFEST_VERSION = 1
 # Split names a chip can carry: train (labels trained on by supervised / oracle runs), val (checkpoint selection),
 # test (held out, scored once), benchmark (a public benchmark's images whose labels are hidden: never scored).
 SPLITS = ('train', 'val', 'test', 'benchmark')
+
+
+def manifest_path(manifest: Union[str, Path], entry: str, data_roots: Sequence[Union[str, Path]] = ()) -> Path:
+    """The file a manifest entry names, confined to the manifest's folder.
+
+    Args:
+        manifest: The manifest file (its folder is the root; named in errors).
+        entry: A chip, label or sidecar path as stored.
+        data_roots: Folders a trusted config names as holding the data too (a ``prepare`` step's image folder,
+            whose whole images a manifest lists in place).
+
+    Raises:
+        GeoError: The entry is absolute, climbs out with ``..`` or leaves through a symlink (and is in no
+            ``data_roots`` folder).
+    """
+    root = Path(manifest).resolve().parent
+    try:
+        return resolve_inside(root, entry, manifest)
+    except GeoError:
+        target = (root / str(entry)).resolve()
+        if any(Path(r).resolve() in target.parents for r in data_roots) and not Path(str(entry)).is_absolute():
+            return target
+        raise
 
 
 @dataclass
@@ -70,12 +96,8 @@ class Manifest:
     version: int = MANIFEST_VERSION
 
     def save(self, path: Union[str, Path]) -> None:
-        """Write atomically: a temporary name in the same folder, then rename."""
-        path = Path(path)
-        tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-        with open(tmp, 'w') as f:
-            json.dump(asdict(self), f, indent=1)
-        os.replace(tmp, path)
+        """Write completely or not at all (:func:`~rsseg.geo.files.write_json`)."""
+        write_json(path, asdict(self))
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> 'Manifest':

@@ -9,6 +9,8 @@ or a list ``{"classes": [{"name": "building", "color": "#3C1098"}, ...]}``, or t
 rows (``#RRGGBB`` or ``r g b``); a row whose name is ``ignore`` marks an ignore colour.
 """
 import csv
+import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +35,19 @@ def parse_color(value: Union[str, Sequence[int]], where: str) -> Color:
             if text.startswith('#') and len(text) == 7:
                 return tuple(int(text[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
             value = [int(v) for v in text.replace(',', ' ').split()]
-        rgb = tuple(int(v) for v in value)
+        rgb = tuple(_channel(v) for v in value)
     except (TypeError, ValueError):
         rgb = ()
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
         raise PaletteError(f'{where}: {value!r} is not a colour (use #RRGGBB or r,g,b)')
     return rgb  # type: ignore[return-value]
+
+
+def _channel(value: object) -> int:
+    """One colour channel as an int; a float such as ``1.5`` or a bool is refused rather than truncated."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f'{value!r} is not an integer')
+    return int(value)
 
 
 def color_hex(rgb: Sequence[int]) -> str:
@@ -87,12 +96,13 @@ class Palette:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f'palette file {path} does not exist')
-        entries = _read_csv(path) if path.suffix.lower() == '.csv' else _read_json(path)
+        text = _read_text(path)
+        entries = _read_csv(path, text) if path.suffix.lower() == '.csv' else _read_json(path, text)
         classes = [n for n, _ in entries if n.lower() not in ('ignore', 'unlabeled', 'unlabelled')]
         colors = [parse_color(c, f'{path} ({n})') for n, c in entries if n in classes]
         ignore = [parse_color(c, f'{path} ({n})') for n, c in entries if n not in classes]
         if path.suffix.lower() != '.csv':
-            ignore += [parse_color(c, f'{path} (ignore)') for c in json.loads(path.read_text()).get('ignore', [])]
+            ignore += [parse_color(c, f'{path} (ignore)') for c in json.loads(text).get('ignore', [])]
         return cls(classes, colors, ignore, ignore_index, source=str(path))
 
     def encode(self, rgb: np.ndarray, where: str = '<mask>') -> np.ndarray:
@@ -109,18 +119,36 @@ class Palette:
         labels, unknown = coding.encode(keys)
         if unknown.any():
             values, counts = np.unique(keys[unknown], return_counts=True)
+            hint = ('; black pixels are usually unannotated: list "#000000" under "ignore" in the palette to '
+                    'leave them out of training' if 0 in values.tolist() and (0, 0, 0) not in map(tuple, self.colors)
+                    else '')
             raise PaletteError(f'{where}: {len(values)} colour(s) not in palette {self.source}: '
-                               f'{coding.describe_unknown(values, counts)}')
+                               f'{coding.describe_unknown(values, counts)}{hint}')
         return labels
+
+    def digest(self) -> str:
+        """A short hash of what the palette means (classes, colours, ignore colours and index), stored in the label
+        rasters made with it so that a rerun with another palette redoes them instead of keeping stale labels."""
+        meaning = [list(self.classes), [list(map(int, c)) for c in self.colors],
+                   sorted(list(map(int, c)) for c in self.ignore_colors), int(self.ignore_index)]
+        return hashlib.sha256(json.dumps(meaning).encode()).hexdigest()[:16]
 
     def as_manifest_palette(self) -> List[List[int]]:
         """Colours as lists, the manifest's format."""
         return [list(c) for c in self.colors]
 
 
-def _read_json(path: Path) -> List[Tuple[str, object]]:
+def _read_text(path: Path) -> str:
+    """The palette file's text; an encoding other than UTF-8 is an error naming the file, not a bare traceback."""
     try:
-        raw = json.loads(path.read_text())
+        return path.read_text(encoding='utf-8-sig')
+    except UnicodeDecodeError as exc:
+        raise PaletteError(f'{path}: not UTF-8 text (byte {exc.start}); save the palette as UTF-8') from None
+
+
+def _read_json(path: Path, text: str) -> List[Tuple[str, object]]:
+    try:
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PaletteError(f'{path}: not valid JSON ({exc})') from None
     classes = raw.get('classes') if isinstance(raw, dict) else None
@@ -137,9 +165,8 @@ def _read_json(path: Path) -> List[Tuple[str, object]]:
     raise PaletteError(f'{path}: expected a "classes" mapping or list')
 
 
-def _read_csv(path: Path) -> List[Tuple[str, object]]:
-    with open(path, newline='') as f:
-        rows = [r for r in csv.reader(f) if r and not r[0].startswith('#')]
+def _read_csv(path: Path, text: str) -> List[Tuple[str, object]]:
+    rows = [r for r in csv.reader(io.StringIO(text, newline='')) if r and not r[0].startswith('#')]
     if rows and rows[0][0].strip().lower() in ('name', 'class'):
         rows = rows[1:]
     out = []

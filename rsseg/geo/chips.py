@@ -1,6 +1,4 @@
-"""Writing chip GeoTIFFs: CRS, window transform and nodata kept; written to a temporary name, then renamed."""
-import os
-from pathlib import Path
+"""Writing chip GeoTIFFs: CRS, window transform and nodata kept; written, verified, then renamed."""
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -8,6 +6,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 
+from .files import atomic_output
 from .io import PathLike
 
 COMPRESSIONS = ('deflate', 'lzw', 'zstd', 'none')
@@ -35,16 +34,10 @@ def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[
     return profile
 
 
-def temp_path(path: PathLike) -> Path:
-    """A temporary name in the same folder as ``path`` (hidden, ends with the writer's pid)."""
-    path = Path(path)
-    return path.with_name(f'.{path.name}.tmp{os.getpid()}')
-
-
 def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affine,
                mask: Optional[np.ndarray] = None, colormap: Optional[Dict[int, Tuple[int, ...]]] = None,
                tags: Optional[Dict[str, str]] = None, band_tags: Optional[Dict[str, str]] = None) -> None:
-    """Write a (C, H, W) chip atomically.
+    """Write a (C, H, W) chip atomically (:func:`~rsseg.geo.files.atomic_output`: verified, then renamed).
 
     Args:
         path: Destination ``.tif``.
@@ -57,26 +50,20 @@ def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affin
         tags: Optional dataset tags.
         band_tags: Optional tags of band 1 (e.g. ``CLASSES`` of a label raster).
     """
-    tmp = temp_path(path)
     prof = dict(profile, height=data.shape[1], width=data.shape[2], transform=transform)
     if prof.get('tiled') and (data.shape[1] % 16 or data.shape[2] % 16):
         prof.update(tiled=False, blockysize=data.shape[1])
         prof.pop('blockxsize', None)
-    try:
-        with rasterio.open(tmp, 'w', **prof) as dst:
-            dst.write(data)
-            if mask is not None:
-                dst.write_mask(mask.astype(np.uint8) * 255)
-            if colormap is not None:
-                dst.write_colormap(1, colormap)
-            if tags:
-                dst.update_tags(**tags)
-            if band_tags:
-                dst.update_tags(1, **band_tags)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_output(path, raster=True) as tmp, rasterio.open(tmp, 'w', **prof) as dst:
+        dst.write(data)
+        if mask is not None:
+            dst.write_mask(mask.astype(np.uint8) * 255)
+        if colormap is not None:
+            dst.write_colormap(1, colormap)
+        if tags:
+            dst.update_tags(**tags)
+        if band_tags:
+            dst.update_tags(1, **band_tags)
 
 
 def label_colormap(palette: Sequence[Sequence[int]], ignore_index: int = 255) -> Dict[int, Tuple[int, ...]]:

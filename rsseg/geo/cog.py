@@ -2,12 +2,12 @@
 
 Rows are streamed into a temporary tiled GeoTIFF one full row of 512x512 blocks at a time (block-aligned, so no
 block is ever rewritten), overviews are built into it (nearest or mode for class maps), and it is copied with
-``COPY_SRC_OVERVIEWS`` into the COG layout under a temporary name in the destination folder, then renamed: a killed
-run never leaves a partial output under the final name. The finished file carries :data:`COMPLETE_TAG`, which
-resuming callers check with :func:`is_complete`.
+``COPY_SRC_OVERVIEWS`` into the COG layout under a temporary name in the destination folder, verified, then renamed
+(:func:`~rsseg.geo.files.atomic_output`): a killed run or a full disk never leaves a partial output under the final
+name, and a failed write raises :class:`~rsseg.geo.files.WriteError` naming the file and the cause. The finished
+file carries :data:`COMPLETE_TAG`, which resuming callers check with :func:`is_complete`.
 """
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -20,7 +20,8 @@ from rasterio.rio.overview import get_maximum_overview_level
 from rasterio.shutil import copy as rio_copy
 from rasterio.windows import Window
 
-from .errors import GeoError, RasterReadError
+from .errors import RasterReadError
+from .files import atomic_output, discard, temp_path, write_error
 
 PathLike = Union[str, Path]
 COMPLETE_TAG = 'RSSEG_COMPLETE'
@@ -35,12 +36,6 @@ def palette_colormap(palette: Sequence[Sequence[int]], nodata: Optional[int] = 2
     if nodata is not None:
         cmap[int(nodata)] = (0, 0, 0, 0)
     return cmap
-
-
-def temp_name(path: PathLike, kind: str = 'tmp') -> Path:
-    """A hidden temporary name beside ``path`` (same folder, so ``os.replace`` is atomic), unique per process."""
-    path = Path(path)
-    return path.with_name(f'.{path.name}.{kind}{os.getpid()}.tif')
 
 
 def is_complete(path: PathLike) -> bool:
@@ -115,7 +110,7 @@ class CogWriter:
         self.width, self.height, self.count, self.blocksize = int(width), int(height), int(count), int(blocksize)
         self.compress, self.nodata = compress.upper(), nodata
         self.overview_resampling = Resampling[overview_resampling]
-        self._tmp, self._out_tmp = temp_name(self.path, 'part'), temp_name(self.path, 'tmp')
+        self._tmp = temp_path(self.path, 'part')
         self._overviews = overviews
         self._extras = dict(colormap=colormap, class_names=list(class_names or []), tags=dict(tags or {}),
                             scale=scale, description=description)
@@ -138,7 +133,7 @@ class CogWriter:
                 warnings.simplefilter('ignore', NotGeoreferencedWarning)
                 dst = rasterio.open(self._tmp, 'w', **profile)
         except (RasterioIOError, OSError) as exc:
-            raise GeoError(self.path.parent, f'cannot write output here ({exc})') from None
+            raise write_error(self.path, exc) from None
         if self._extras['colormap']:
             dst.write_colormap(1, self._extras['colormap'])  # before any pixel: TIFF tags are fixed once data flows
         return dst
@@ -163,7 +158,10 @@ class CogWriter:
     def _flush(self) -> None:
         """Write the buffered rows: one whole row of blocks (or the raster's last, shorter one)."""
         window = Window(0, self._flushed, self.width, self._filled)
-        self._dst.write(self._buf[:, :self._filled], window=window)
+        try:
+            self._dst.write(self._buf[:, :self._filled], window=window)
+        except (rasterio.errors.RasterioError, rasterio._err.CPLE_BaseError, OSError) as exc:
+            raise write_error(self.path, exc, self._tmp) from None
         self._flushed += self._filled
         self._filled = 0
 
@@ -174,18 +172,26 @@ class CogWriter:
             raise ValueError(f'{self.path}: only {self._next_row} of {self.height} rows were written')
         try:
             self._finish_intermediate()
-            rio_copy(str(self._tmp), str(self._out_tmp), driver='GTiff', copy_src_overviews=True, tiled=True,
-                     blockxsize=self.blocksize, blockysize=self.blocksize, compress=self.compress, interleave='pixel',
-                     BIGTIFF='IF_SAFER')
-            os.replace(self._out_tmp, self.path)
+            with atomic_output(self.path, raster=True) as out_tmp:
+                rio_copy(str(self._tmp), str(out_tmp), driver='GTiff', copy_src_overviews=True, tiled=True,
+                         blockxsize=self.blocksize, blockysize=self.blocksize, compress=self.compress,
+                         interleave='pixel', BIGTIFF='IF_SAFER')
         except BaseException:
             self.abort()
             raise
-        self._remove(self._tmp)
+        discard(self._tmp)
         return self.path
 
     def _finish_intermediate(self) -> None:
         """Build overviews and set colour table, tags and band metadata on the intermediate file, then close it."""
+        try:
+            self._annotate()
+            self._dst.close()
+        except (rasterio.errors.RasterioError, rasterio._err.CPLE_BaseError, OSError) as exc:
+            raise write_error(self.path, exc, self._tmp) from None
+
+    def _annotate(self) -> None:
+        """Overviews, band description and scale, class names and tags of the intermediate file."""
         dst, extras = self._dst, self._extras
         levels = get_maximum_overview_level(self.width, self.height, minsize=self.blocksize) if self._overviews else 0
         if levels:
@@ -200,21 +206,14 @@ class CogWriter:
             tags['CLASS_NAMES'] = json.dumps(extras['class_names'])
         tags.update(OVERVIEW_RESAMPLING=self.overview_resampling.name.upper(), **{COMPLETE_TAG: '1'})
         dst.update_tags(**tags)
-        dst.close()
 
     def abort(self) -> None:
         """Close and delete the temporary files; ``path`` is left as it was."""
-        if not self._dst.closed:
-            self._dst.close()
-        for tmp in (self._tmp, self._out_tmp):
-            self._remove(tmp)
-
-    @staticmethod
-    def _remove(path: Path) -> None:
-        """Delete ``path`` and GDAL's side files if they exist."""
-        for p in (path, Path(f'{path}.aux.xml'), Path(f'{path}.ovr')):
-            if p.exists():
-                p.unlink()
+        try:
+            if not self._dst.closed:
+                self._dst.close()
+        finally:
+            discard(self._tmp)
 
     def __enter__(self) -> 'CogWriter':
         return self

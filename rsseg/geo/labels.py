@@ -9,9 +9,11 @@ from rsseg.datasets.palette import Palette
 
 from .chips import chip_profile, label_colormap, write_chip
 from .errors import GeoError
+from .cog import read_tags
 from .io import open_raster
 
 PathLike = Union[str, Path]
+PALETTE_TAG = 'RSSEG_PALETTE'
 
 
 def read_color_mask(path: PathLike, out_shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
@@ -71,4 +73,10 @@ def write_label_raster(out: PathLike, labels: np.ndarray, crs, transform, palett
     profile = chip_profile('uint8', 1, labels.shape[0], labels.shape[1], crs, nodata)
     colormap = label_colormap(palette.colors, nodata) if palette is not None else None
     band_tags = dict(CLASSES=','.join(palette.classes)) if palette is not None else None
-    write_chip(out, labels[None], profile, transform, colormap=colormap, band_tags=band_tags)
+    tags = {PALETTE_TAG: palette.digest()} if palette is not None else None
+    write_chip(out, labels[None], profile, transform, colormap=colormap, tags=tags, band_tags=band_tags)
+
+
+def made_with(path: PathLike, palette: Palette) -> bool:
+    """Whether the label raster ``path`` exists, is readable and was written with ``palette``."""
+    return Path(path).is_file() and read_tags(path).get(PALETTE_TAG) == palette.digest()

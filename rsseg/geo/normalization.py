@@ -4,12 +4,13 @@ Statistics are computed once per scene or per domain (never per chip) and applie
 loader and by the scene predictor, so a model sees the same value ranges in both.
 """
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
+
+from .files import write_json
 
 
 @dataclass
@@ -48,11 +49,8 @@ class NormStats:
         return np.clip(out, 0.0, 1.0, out=out)
 
     def save(self, path: Union[str, Path]) -> None:
-        """Write the sidecar atomically (temporary name, then rename)."""
-        tmp = f'{path}.tmp{os.getpid()}'
-        with open(tmp, 'w') as f:
-            json.dump(asdict(self), f, indent=2)
-        os.replace(tmp, path)
+        """Write the sidecar completely or not at all (:func:`~rsseg.geo.files.write_json`)."""
+        write_json(path, asdict(self), indent=2)
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> 'NormStats':

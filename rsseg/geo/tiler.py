@@ -44,8 +44,9 @@ from rasterio.windows import bounds as window_bounds
 from rasterio.windows import transform as window_transform
 from tqdm import tqdm
 
-from .chips import CHIP_ENV, chip_profile, label_colormap, temp_path, write_chip
+from .chips import CHIP_ENV, chip_profile, label_colormap, write_chip
 from .errors import GeoError
+from .files import OutputLock, WriteError, remove_stale_temps, resolve_all, write_json
 from .grid import Grid, check_label_grid, open_on_grid, pick_resampling, plan_grid
 from .io import check_bands, is_vsi, open_raster, read_window
 from .label_coding import LabelCoding, default_colors
@@ -228,7 +229,6 @@ def tile_scenes(scenes: Sequence[Scene], out_dir: str, config: TileConfig, worke
         TilingError: A scene failed (without ``keep_going``), or no chip could be written at all.
         ValueError: Empty scene list, duplicate scene names, inconsistent scenes in one domain.
     """
-    from rsseg.datasets.manifest import Manifest  # late: rsseg.datasets imports rsseg.geo
     start = time.perf_counter()
     if not scenes:
         raise ValueError('no input scenes to tile (the image list is empty)')
@@ -237,6 +237,15 @@ def tile_scenes(scenes: Sequence[Scene], out_dir: str, config: TileConfig, worke
     if dup:
         raise ValueError(f'scene names must be unique, repeated: {dup}')
     out = Path(out_dir)
+    with OutputLock(out, 'tiler output folder'):
+        return _tile_locked(scenes, out, config, workers, keep_going, progress, start)
+
+
+def _tile_locked(scenes: Sequence[Scene], out: Path, config: TileConfig, workers: int, keep_going: bool,
+                 progress: bool, start: float) -> TileReport:
+    """:func:`tile_scenes` while holding the output folder's lock."""
+    from rsseg.datasets.manifest import Manifest  # late: rsseg.datasets imports rsseg.geo
+    names = [s.name for s in scenes]
     for sub in ('img_dir', RECORD_DIR) + (('ann_dir',) if any(s.label for s in scenes) else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
     _remove_temp_files(out)
@@ -299,9 +308,20 @@ def _executor(workers: int) -> ProcessPoolExecutor:
     pool = _EXECUTORS.get(workers)
     if pool is None or getattr(pool, '_broken', False) or getattr(pool, '_shutdown_thread', False):
         method = 'fork' if sys.platform.startswith('linux') else 'spawn'
-        pool = ProcessPoolExecutor(workers, mp_context=get_context(method))
+        pool = ProcessPoolExecutor(workers, mp_context=get_context(method), initializer=_die_with_parent)
         _EXECUTORS[workers] = pool
     return pool
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: the kernel kills this worker when the tiler dies (even by SIGKILL), on Linux."""
+    if sys.platform.startswith('linux'):
+        import ctypes
+        import signal
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
 
 
 @atexit.register
@@ -660,7 +680,7 @@ def _tile_job(job: _Job) -> dict:
         return result
     except Exception as exc:  # noqa: BLE001 - any failure fails the scene, reported with its file
         _remove(written)
-        msg = _message(job.scene.image, exc) if isinstance(exc, (GeoError, ValueError)) else (
+        msg = _message(job.scene.image, exc) if isinstance(exc, (GeoError, ValueError, WriteError)) else (
             f'{job.scene.image}: {type(exc).__name__}: {exc}')
         return dict(records=[], written=[], error=msg, any_valid=False)
 
@@ -771,18 +791,23 @@ def _finished_record(out: Path, name: str, key: str) -> Optional[dict]:
         return None
     if rec.get('key') != key:
         return None
-    files = [c['img'] for c in rec['records']] + [c['ann'] for c in rec['records'] if c.get('ann')]
-    return rec if all((out / f).is_file() for f in files) else None
+    return rec if all(f.is_file() for f in _record_files(out, path, rec)) else None
+
+
+def _record_files(out: Path, path: Path, rec: dict) -> List[Path]:
+    """The chip files a scene record lists, each confined to ``out`` (an entry outside it raises GeoError)."""
+    try:
+        entries = [c['img'] for c in rec['records']] + [c['ann'] for c in rec['records'] if c.get('ann')]
+    except (KeyError, TypeError):
+        raise GeoError(path, 'not a tiler scene record (delete it to retile the scene)') from None
+    return resolve_all(out, entries, path)
 
 
 def _save_record(out: Path, name: str, key: str, info: SceneInfo, records: List[dict],
                  skip_reason: Optional[str]) -> dict:
     rec = dict(key=key, scene=name, grid=asdict(info.grid), dtype=info.dtype, bands=info.bands,
                records=records, skip_reason=skip_reason)
-    path = _record_path(out, name)
-    tmp = temp_path(path)
-    tmp.write_text(json.dumps(rec, indent=1))
-    os.replace(tmp, path)
+    write_json(_record_path(out, name), rec)
     return rec
 
 
@@ -793,10 +818,9 @@ def _drop_stale_chips(out: Path, name: str) -> None:
         return
     try:
         rec = json.loads(path.read_text())
-        files = [c['img'] for c in rec['records']] + [c['ann'] for c in rec['records'] if c.get('ann')]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
-        files = []
-    _remove([str(out / f) for f in files])
+    except (OSError, json.JSONDecodeError):
+        rec = dict(records=[])
+    _remove([str(f) for f in _record_files(out, path, rec)])
     path.unlink()
 
 
@@ -809,12 +833,9 @@ def _remove(paths: Sequence[str]) -> None:
 
 
 def _remove_temp_files(out: Path) -> None:
-    """Temporary files a killed run left behind (``.name.tmpPID``)."""
+    """Temporary files killed runs left behind (:func:`~rsseg.geo.files.remove_stale_temps`)."""
     for sub in ('img_dir', 'ann_dir', RECORD_DIR, '.', 'norm_stats'):
-        folder = out / sub
-        if folder.is_dir():
-            for p in folder.glob('.*.tmp*'):
-                p.unlink(missing_ok=True)
+        remove_stale_temps(out / sub)
 
 
 def assign_splits(names: Sequence[str], fractions: Sequence[float], seed: int,

@@ -3,27 +3,19 @@
 Each check raises one ValueError / FileNotFoundError whose message names the config file, the key and the fix.
 """
 import os.path as osp
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional
 
 from mmengine.config import Config
 
+from rsseg.datasets.manifest import Manifest
+
+from .config_tree import walk_dicts
 from .pretrained import fetch_pretrained, pretrained_refs
-
-
-def _walk(node: Any, key: str) -> Iterator[Tuple[str, dict]]:
-    """``(key, dict)`` for every dict inside a config tree."""
-    if isinstance(node, dict):
-        yield key, node
-        for k, v in node.items():
-            yield from _walk(v, f'{key}.{k}')
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _walk(v, f'{key}[{i}]')
 
 
 def model_num_classes(cfg: Config) -> List[int]:
     """The distinct ``num_classes`` of the model's heads."""
-    return sorted({d['num_classes'] for _, d in _walk(cfg.model.to_dict(), 'model')
+    return sorted({d['num_classes'] for _, d in walk_dicts(cfg.model.to_dict(), 'model')
                    if isinstance(d.get('num_classes'), int)})
 
 
@@ -65,21 +57,28 @@ def check_pretrained(cfg: Config, path: str) -> None:
 
 
 def check_manifests(cfg: Config, path: str) -> None:
-    """Every manifest a dataloader reads has as many classes as the model predicts."""
-    from rsseg.datasets.manifest import Manifest  # late: config checks run before datasets are imported elsewhere
+    """Every manifest a dataloader reads has as many classes as the model predicts and chips in its split(s).
+
+    An empty evaluation split would otherwise surface only when the run validates or, for ``test``, after training.
+    """
     classes = model_num_classes(cfg)
-    if len(classes) != 1:
-        return
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        for key, node in _walk((cfg.get(name) or {}), name):
+        for key, node in walk_dicts((cfg.get(name) or {}), name):
             manifest = node.get('manifest')
-            if not isinstance(manifest, str) or not osp.isfile(manifest) or node.get('with_label') is False:
+            if not isinstance(manifest, str) or not osp.isfile(manifest):
                 continue
-            found = len(Manifest.load(manifest).classes)
-            if found != classes[0]:
+            loaded = Manifest.load(manifest)
+            found = len(loaded.classes)
+            if len(classes) == 1 and found != classes[0] and node.get('with_label') is not False:
                 raise ValueError(f'{path}: {key}.manifest {manifest} has {found} classes but the model predicts '
                                  f'{classes[0]}; set num_classes (and the class weights) to {found} or point the '
                                  'dataset at the right manifest')
+            split = node.get('split')
+            if split is not None and not loaded.select(split):
+                counts = ', '.join(f'{k} {v}' for k, v in sorted(loaded.split_counts().items())) or 'none'
+                raise ValueError(f'{path}: {key}.split {split!r} has no chips in {manifest} (chips per split: '
+                                 f'{counts}); convert the dataset with --protocol holdout (a labelled test split) or '
+                                 "evaluate on split ['val', 'test'] (the reference protocol)")
 
 
 def check_before_training(cfg: Config, path: str) -> None:

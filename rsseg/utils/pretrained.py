@@ -14,6 +14,7 @@ import torch
 from mmengine.runner.checkpoint import CheckpointLoader, get_deprecated_model_names, get_external_models
 
 from .checkpoint import safe_torch_load
+from .config_tree import walk_dicts
 from .packaged_weights import PACKAGED_PREFIX, packaged_checkpoint
 
 OPENMMLAB_PREFIX = 'open-mmlab://'
@@ -84,16 +85,11 @@ def install_remote_loaders() -> None:
 
 def pretrained_refs(node: Any, key: str = 'model') -> Iterator[Tuple[str, str]]:
     """``(config key, checkpoint)`` of every pretrained start inside a model config tree."""
-    if isinstance(node, dict):
-        if node.get('type') == 'Pretrained' and node.get('checkpoint'):
-            yield f'{key}.checkpoint', node['checkpoint']
-        if isinstance(node.get('pretrained'), str):
-            yield f'{key}.pretrained', node['pretrained']
-        for k, v in node.items():
-            yield from pretrained_refs(v, f'{key}.{k}')
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from pretrained_refs(v, f'{key}[{i}]')
+    for path, d in walk_dicts(node, key):
+        if d.get('type') == 'Pretrained' and d.get('checkpoint'):
+            yield f'{path}.checkpoint', d['checkpoint']
+        if isinstance(d.get('pretrained'), str):
+            yield f'{path}.pretrained', d['pretrained']
 
 
 def drop_pretrained(node: Any) -> List[str]:
@@ -103,21 +99,14 @@ def drop_pretrained(node: Any) -> List[str]:
     ``backbone_t`` for ST-DASegNet), for any model layout.
     """
     cleared: List[str] = []
-    if isinstance(node, dict):
-        if isinstance(node.get('pretrained'), str):
-            node['pretrained'] = None
-            cleared.append('pretrained')
-        init = node.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') == 'Pretrained':
-            node['init_cfg'] = None
-            cleared.append('init_cfg')
-        elif isinstance(init, (list, tuple)) and any(isinstance(i, dict) and i.get('type') == 'Pretrained'
-                                                     for i in init):
-            node['init_cfg'] = [i for i in init if not (isinstance(i, dict) and i.get('type') == 'Pretrained')]
-            cleared.append('init_cfg')
-        for v in node.values():
-            cleared += drop_pretrained(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            cleared += drop_pretrained(v)
+    for key, d in walk_dicts(node, 'model'):
+        if isinstance(d.get('pretrained'), str):
+            d['pretrained'] = None
+            cleared.append(f'{key}.pretrained')
+        init = d.get('init_cfg')
+        starts = [i for i in (init if isinstance(init, (list, tuple)) else [init])
+                  if isinstance(i, dict) and i.get('type') == 'Pretrained']
+        if starts:
+            d['init_cfg'] = None if isinstance(init, dict) else [i for i in init if i not in starts]
+            cleared.append(f'{key}.init_cfg')
     return cleared

@@ -1,4 +1,5 @@
-"""Runner plumbing shared by the train/test tools: config loading with clear errors, CPU distributed setup."""
+"""Runner plumbing shared by the train/test tools: config loading with clear errors, CPU distributed setup, and the
+check that a checkpoint training starts from fits the model."""
 import os
 import os.path as osp
 from typing import Optional
@@ -7,7 +8,9 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
+
+from .checkpoint import check_checkpoint_matches
 
 
 def load_config(path: str, options: Optional[dict] = None) -> Config:
@@ -63,3 +66,28 @@ def build_runner(cfg: Config) -> Runner:
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def start_checkpoint(cfg: Config) -> Optional[str]:
+    """The checkpoint training will start from: ``load_from``, or with ``resume`` and no path the work dir's latest."""
+    if cfg.get('resume') and not cfg.get('load_from'):
+        return find_latest_checkpoint(cfg.work_dir)
+    return cfg.get('load_from')
+
+
+def check_start_checkpoint(runner: Runner, cfg: Config, config_path: str, partial: bool = False) -> None:
+    """Refuse a ``load_from`` / ``--resume`` checkpoint that does not fit the model, naming the keys.
+
+    mmengine loads ``load_from`` non-strictly (a checkpoint of another model trains from random init after one log
+    line) and fails on ``--resume`` with a bare ``param_groups`` error. ``partial`` keeps mmengine's partial loading
+    for ``load_from`` (a deliberate start from another model's weights); resuming always needs the same model.
+    """
+    path = start_checkpoint(cfg)
+    if not path or (partial and not cfg.get('resume')):
+        return
+    try:
+        check_checkpoint_matches(runner.model, path, config_path)
+    except ValueError as exc:
+        hint = ('resuming needs a checkpoint of this very model' if cfg.get('resume') else
+                'pass --load-partial to start from the matching weights only')
+        raise ValueError(f'{exc} ({hint})') from None

@@ -79,7 +79,8 @@ def test_output_georeferencing_nodata_and_cog(predictor, tmp_path: Path) -> None
         assert 25 <= c[~invalid].min() and c[~invalid].max() <= 100      # max of 4 probabilities is >= 25 %
     for path in (result.output, tmp_path / 'out' / 'area.confidence.tif'):
         assert validate_cog(path)[0]
-    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['area.confidence.tif', 'area.tif']
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['area.confidence.tif', 'area.qml', 'area.tif',
+                                                                       'area.tif.aux.xml']
 
 
 def test_file_prediction_equals_in_memory_prediction(predictor, tmp_path: Path) -> None:
@@ -192,7 +193,7 @@ def test_training_gsd_resampling_and_back_to_the_scene_grid(model_files, tmp_pat
         classes = out.read(1)
         np.testing.assert_array_equal(classes == 255, src.read_masks(1) == 0)
     assert validate_cog(result.output)[0]
-    assert sorted(q.name for q in (tmp_path / 'out').iterdir()) == ['fine.tif']
+    assert sorted(q.name for q in (tmp_path / 'out').iterdir()) == ['fine.qml', 'fine.tif', 'fine.tif.aux.xml']
     native = ScenePredictor(str(config), str(ckpt), window=32, overlap=0.25, native_gsd=True, progress=False)
     assert native.predict_scene(scene, tmp_path / 'native').stats['windows'] == len(spread_starts(130, 32, 24)) * len(
         spread_starts(100, 32, 24))
@@ -329,3 +330,26 @@ def test_real_architecture_with_output_stride_and_small_scenes(tmp_path: Path) -
             classes = out.read(1)
             assert out.shape == (h, w) and (classes[:5, :7] == 255).all() and (classes[5:] < 5).all()
         assert validate_cog(result.output)[0]
+
+
+def test_class_map_names_its_classes_for_gis_clients_and_resume_restores_them(predictor, tmp_path: Path,
+                                                                            monkeypatch) -> None:
+    from rsseg.geo.class_styles import read_category_names, write_class_sidecars
+    from ..test_geo.test_class_styles import gdal_category_names
+    scene, out_dir = write_scene(tmp_path / 'a.tif', width=60, height=50), tmp_path / 'out'
+    out, classes = predictor.outputs(scene, out_dir), predictor.settings.classes
+    predictor.predict_scene(scene, out_dir)
+    assert gdal_category_names(out['classes']) == classes == ['c0', 'c1', 'c2', 'c3']
+    assert 'label="c3"' in out['style'].read_text() and validate_cog(out['classes'])[0]
+    stamp = out['classes'].stat().st_mtime_ns
+    out['categories'].unlink()                                  # e.g. killed between the map and its sidecars
+    assert predictor.predict_scene(scene, out_dir).status == 'skipped'
+    assert read_category_names(out['classes']) == classes and out['classes'].stat().st_mtime_ns == stamp
+    write_class_sidecars(out['classes'], ['old'] * 4, {i: (0, 0, 0, 255) for i in range(4)})
+    with monkeypatch.context() as m:                            # a new map never keeps the old map's names
+        m.setattr('rsseg.apis.scene_predictor.write_class_sidecars', lambda *a: (_ for _ in ()).throw(OSError()))
+        with pytest.raises(OSError):
+            predictor.predict_scene(scene, out_dir, overwrite=True)
+    assert not out['categories'].exists() and not out['style'].exists()
+    assert predictor.predict_scene(scene, out_dir).status == 'skipped'
+    assert read_category_names(out['classes']) == classes and 'label="c0"' in out['style'].read_text()

@@ -68,3 +68,34 @@ def test_csv_palette(tmp_path: Path) -> None:
     pal = Palette.from_file(path)
     rgb = np.array([[[255, 0, 0], [0, 0, 255], [255, 255, 255]]], np.uint8)
     np.testing.assert_array_equal(pal.encode(rgb), [[0, 1, 255]])
+
+
+@pytest.mark.parametrize('color', [[1.5, 2, 3], [True, 0, 0], '1.5 2 3'])
+def test_non_integer_colour_refused_not_truncated(tmp_path: Path, color: object) -> None:
+    path = tmp_path / 'pal.json'
+    path.write_text(json.dumps({'classes': {'a': color, 'b': '#000002'}}))
+    with pytest.raises(PaletteError, match=r'pal\.json \(a\).*is not a colour'):
+        Palette.from_file(path)
+
+
+@pytest.mark.parametrize('name', ['pal.json', 'pal.csv'])
+def test_non_utf8_palette_names_the_file(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    text = '{"classes": {"bâtiment": "#000001"}}' if name.endswith('json') else 'bâtiment,#000001\n'
+    path.write_bytes(text.encode('latin-1'))
+    with pytest.raises(PaletteError, match=rf'{name}: not UTF-8 text'):
+        Palette.from_file(path)
+
+
+def test_unknown_black_pixels_suggest_ignore(tmp_path: Path) -> None:
+    path = tmp_path / 'pal.json'
+    path.write_text(json.dumps({'classes': {'road': '#FF0000'}}))
+    pal = Palette.from_file(path)
+    black = np.array([[[255, 0, 0], [0, 0, 0]]], np.uint8)
+    with pytest.raises(PaletteError, match=r'#000000.*list "#000000" under "ignore"'):
+        pal.encode(black, 'm.png')
+    with pytest.raises(PaletteError) as info:  # other unknown colours get no such hint
+        pal.encode(np.array([[[255, 0, 0], [1, 2, 3]]], np.uint8), 'm.png')
+    assert 'ignore' not in str(info.value)
+    path.write_text(json.dumps({'classes': {'road': '#FF0000'}, 'ignore': ['#000000']}))
+    np.testing.assert_array_equal(Palette.from_file(path).encode(black), [[0, 255]])

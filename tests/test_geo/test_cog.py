@@ -8,7 +8,7 @@ from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
 from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, validate_cog, write_cog
-from rsseg.geo.errors import GeoError
+from rsseg.geo.files import WriteError
 
 TRANSFORM = from_origin(500000.0, 5000000.0, 2.0, 2.0)
 
@@ -103,5 +103,5 @@ def test_raster_without_crs_and_unwritable_folder(tmp_path: Path) -> None:
         assert src.crs is None and src.shape == (50, 60)
     blocker = tmp_path / 'file'
     blocker.write_text('x')
-    with pytest.raises(GeoError, match='cannot write output here'):
+    with pytest.raises(WriteError, match=r'cannot write .*file/out\.tif'):
         CogWriter(blocker / 'out.tif', 10, 10)

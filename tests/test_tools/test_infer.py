@@ -46,7 +46,8 @@ def test_folder_with_good_and_bad_scenes_then_resume(model, tmp_path: Path) -> N
     assert re.search(r'c_onebad.tif: .*1 band', log) and re.search(r'd_broken.tif: .*not a readable raster', log)
     assert '2 scene(s) predicted, 0 skipped (complete), 2 failed' in log
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f'{n}{s}' for n in 'ab' for s in ('.tif', '.confidence.tif', '.preview.png'))
+    suffixes = ('.tif', '.tif.aux.xml', '.qml', '.confidence.tif', '.preview.png')
+    assert names == sorted(f'{n}{s}' for n in 'ab' for s in suffixes)
     for name in names:
         if name.endswith('.tif'):
             assert validate_cog(out / name)[0] and is_complete(out / name), name
@@ -65,11 +66,11 @@ def test_folder_with_good_and_bad_scenes_then_resume(model, tmp_path: Path) -> N
 
 def test_scene_list_file_glob_and_no_crs_flag(model, tmp_path: Path) -> None:
     a, b = _scenes(tmp_path / 's', width=60, height=50)
-    nocrs = write_scene(tmp_path / 's' / 'plain.tif', crs=None, width=60, height=50)
+    nocrs = write_scene(tmp_path / 'plain.tif', crs=None, width=60, height=50)
     (tmp_path / 'list.txt').write_text('s/a.tif\n')
     base = [str(model[0]), str(model[1]), '--window', '32', '--device', 'cpu', '--no-progress']
     assert main([*base, str(tmp_path / 'list.txt'), str(tmp_path / 's' / 'b*.tif'), '--out', str(tmp_path / 'o1')]) == 0
-    assert sorted(p.name for p in (tmp_path / 'o1').iterdir()) == ['a.tif', 'b.tif']
+    assert sorted(p.name for p in (tmp_path / 'o1').iterdir() if p.suffix == '.tif') == ['a.tif', 'b.tif']
     assert main([*base, str(nocrs), '--out', str(tmp_path / 'o2')]) == 1                 # refused without the flag
     assert not (tmp_path / 'o2' / 'plain.tif').exists()
     assert main([*base, str(nocrs), '--out', str(tmp_path / 'o2'), '--allow-no-crs']) == 0
@@ -117,5 +118,29 @@ def test_two_ranks_shard_the_scenes_and_write_each_exactly_once(model, tmp_path:
     assert sorted(per_rank[0] + per_rank[1]) == [f'{n}.tif' for n in names]      # every scene exactly once
     assert not set(per_rank[0]) & set(per_rank[1]) and per_rank[0] and per_rank[1]
     assert '5 scene(s) predicted, 0 skipped (complete), 0 failed' in log          # summed over the ranks
-    assert sorted(p.name for p in out.iterdir()) == [f'{n}.tif' for n in names]
+    assert sorted(p.name for p in out.glob('*.tif')) == [f'{n}.tif' for n in names]
     assert all(validate_cog(out / f'{n}.tif')[0] for n in names)
+
+
+def test_a_failed_scene_is_named_once(model, tmp_path: Path, capfd) -> None:
+    nocrs = write_scene(tmp_path / 'plain.tif', crs=None, width=40, height=40)
+    assert main([str(model[0]), str(model[1]), str(nocrs), '--out', str(tmp_path / 'o'), '--window', '32',
+                 '--device', 'cpu', '--no-progress']) == 1
+    captured = capfd.readouterr()
+    log = captured.out + captured.err
+    assert log.count(str(nocrs)) == 1 and 'failed: ' + str(nocrs) + ': the scene has no CRS' in log, log
+    assert 'failed scene(s): plain.tif (reasons above)' in log
+
+
+def test_window_zero_is_refused_not_replaced_by_the_default(model, tmp_path: Path) -> None:
+    (scene,) = _scenes(tmp_path / 's', names=('a',), width=40, height=40)
+    with pytest.raises(ValueError, match='window 0 is too small'):
+        main([str(model[0]), str(model[1]), str(scene), '--out', str(tmp_path / 'o'), '--window', '0',
+              '--device', 'cpu', '--no-progress'])
+
+
+def test_folder_without_scenes_is_named_with_what_it_holds(model, tmp_path: Path) -> None:
+    (tmp_path / 'jpgs').mkdir()
+    (tmp_path / 'jpgs' / 'a.jpg').write_bytes(b'\xff\xd8')
+    with pytest.raises(ValueError, match=rf'no scenes .* in folder {tmp_path / "jpgs"}: it holds only \.jpg file'):
+        main([str(model[0]), str(model[1]), str(tmp_path / 'jpgs'), '--out', str(tmp_path / 'o')])

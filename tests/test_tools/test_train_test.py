@@ -96,7 +96,45 @@ def test_missing_data_root_is_named(tmp_path: Path) -> None:
 
 def test_checkpoint_of_another_model_is_refused(trained: Path, tmp_path: Path) -> None:
     proc = run_tool('tools/test.py', TINY_CONFIG, trained / 'iter_6.pth', '--work-dir', tmp_path,
-                    '--cfg-options', 'model.decode_head.num_classes=7')
+                    '--cfg-options', 'model.decode_head.channels=16')  # another head width, the same classes
     assert proc.returncode != 0
     line = _last_error_line(proc)
-    assert line.startswith('error: checkpoint') and 'does not match' in line and 'conv_seg' in line
+    assert line.startswith('error: checkpoint') and 'does not match' in line and 'decode_head' in line
+
+
+def test_multi_scale_test_time_augmentation(trained: Path, tmp_path: Path) -> None:
+    """`--tta` runs the config's tta_pipeline through mmseg's SegTTAModel (the reference's LoveDA test)."""
+    leaf = tmp_path / 'tta.py'
+    leaf.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
+                    "tta_pipeline = [dict(type='LoadRasterImage'), dict(type='TestTimeAug', transforms=[\n"
+                    "    [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in (0.5, 1.0)],\n"
+                    "    [dict(type='LoadRasterAnnotation')], [dict(type='PackSegInputs')]])]\n")
+    proc = run_tool('tools/test.py', leaf, trained / 'iter_6.pth', '--work-dir', tmp_path / 'w', '--tta')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 0.0 <= json.loads((tmp_path / 'w' / 'test_metrics.json').read_text())['mIoU'] <= 100.0
+    proc = run_tool('tools/test.py', TINY_CONFIG, trained / 'iter_6.pth', '--work-dir', tmp_path / 'x', '--tta')
+    assert proc.returncode != 0 and 'needs tta_pipeline' in _last_error_line(proc)
+
+
+def test_train_refuses_load_from_and_resume_of_another_model(trained: Path, tmp_path: Path) -> None:
+    wrong = ['model.decode_head.channels=16', 'train_cfg.max_iters=1', *SHORT]
+    proc = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', tmp_path, '--cfg-options',
+                    f'load_from={trained / "iter_6.pth"}', *wrong)
+    assert proc.returncode != 0
+    line = _last_error_line(proc)
+    assert line.startswith('error: checkpoint') and 'decode_head.conv_seg' in line and '--load-partial' in line
+    proc = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', tmp_path, '--resume', trained / 'iter_6.pth',
+                    '--cfg-options', *wrong)
+    assert proc.returncode != 0 and 'decode_head.conv_seg' in _last_error_line(proc)
+    assert 'param_groups' not in proc.stderr and 'Traceback' not in proc.stderr
+    assert not list(tmp_path.glob('iter_*.pth'))
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_read_only_work_dir_is_one_error_line(tool: str, tmp_path: Path, read_only_dir: Path) -> None:
+    ckpt = tmp_path / 'any.pth'
+    ckpt.write_bytes(b'unused: the work dir fails first')
+    args = [TINY_CONFIG] + ([ckpt] if tool == 'test' else [])
+    proc = run_tool(f'tools/{tool}.py', *args, '--work-dir', read_only_dir / 'work')
+    assert proc.returncode != 0 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    assert _last_error_line(proc) == f'error: {read_only_dir / "work"}: read-only file system'
