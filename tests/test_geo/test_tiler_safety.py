@@ -41,25 +41,15 @@ def test_record_entries_outside_the_folder_are_refused_never_deleted(tmp_path: P
     assert victim.read_bytes() == b'precious'
 
 
-def test_second_tiler_into_the_same_folder_is_refused(tmp_path: Path) -> None:
+def test_second_tiler_into_the_same_folder_is_refused(tmp_path: Path, folder_held) -> None:
     scene = Scene('s', *map(str, make_scene(tmp_path / 'in', 's')))
     out = tmp_path / 'out'
-    code = textwrap.dedent(f'''
-        import time
-        from rsseg.geo.files import OutputLock
-        with OutputLock({str(out)!r}):
-            print('held', flush=True)
-            time.sleep(60)
-    ''')
-    holder = subprocess.Popen([sys.executable, '-c', code], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == 'held'
-        with pytest.raises(FolderBusyError, match=rf'being written by another rsseg process \(pid {holder.pid}'):
-            _tile(scene, out)
-        assert not (out / 'manifest.json').exists()
-    finally:
-        holder.kill()
-        holder.wait()
+    holder = folder_held(out)
+    with pytest.raises(FolderBusyError, match=rf'being written by another rsseg process \(pid {holder.pid}'):
+        _tile(scene, out)
+    assert not (out / 'manifest.json').exists()
+    holder.kill()
+    holder.wait()
     assert _tile(scene, out).chips  # the dead holder's lock is taken over
 
 

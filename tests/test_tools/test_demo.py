@@ -21,8 +21,13 @@ def test_demo_end_to_end_and_resume(tmp_path: Path) -> None:
         with rasterio.open(path) as src, rasterio.open(out / 'labels' / 'target' / path.name) as lab:
             assert (src.width, src.height) == (lab.width, lab.height) and src.dtypes[0] == 'uint8'
         assert path.with_suffix('.preview.png').is_file() and path.with_suffix('.confidence.tif').is_file()
-    scores = json.loads((out / 'target_iou.json').read_text())
+    text = (out / 'target_iou.json').read_text()
+    assert 'NaN' not in text  # valid JSON: classes absent from maps and labels are null, printed 'absent'
+    scores = json.loads(text)
     assert 0 <= scores['mIoU'] <= 100 and {f'IoU.{c}' for c in ('building', 'land', 'road')} <= set(scores)
+    assert 'System environment' not in proc.stdout and 'Iter(val)' in proc.stdout  # progress, not the dump
+    assert 'System environment' in (out / 'train' / 'train.log').read_text()
+    assert (out / 'train' / 'stdaseg_deeplabv3plus-r18-tiny_1xb2-100i_dubai-demo-128x128.py').is_file()
     assert (out / 'training_curves.png').stat().st_size > 10_000
     manifests = [json.loads((out / 'chips' / d / 'manifest.json').read_text()) for d in ('source', 'target')]
     assert {c['split'] for c in manifests[0]['chips']} == {'train'}

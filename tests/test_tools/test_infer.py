@@ -122,12 +122,20 @@ def test_two_ranks_shard_the_scenes_and_write_each_exactly_once(model, tmp_path:
     assert all(validate_cog(out / f'{n}.tif')[0] for n in names)
 
 
-def test_a_failed_scene_is_named_once(model, tmp_path: Path, capfd) -> None:
+def test_a_failed_scene_is_named_once(model, tmp_path: Path) -> None:
+    import logging
+    from rsseg.apis.scene_predictor import get_logger
     nocrs = write_scene(tmp_path / 'plain.tif', crs=None, width=40, height=40)
-    assert main([str(model[0]), str(model[1]), str(nocrs), '--out', str(tmp_path / 'o'), '--window', '32',
-                 '--device', 'cpu', '--no-progress']) == 1
-    captured = capfd.readouterr()
-    log = captured.out + captured.err
+    lines: list = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    get_logger().addHandler(handler)
+    try:
+        assert main([str(model[0]), str(model[1]), str(nocrs), '--out', str(tmp_path / 'o'), '--window', '32',
+                     '--device', 'cpu', '--no-progress']) == 1
+    finally:
+        get_logger().removeHandler(handler)
+    log = '\n'.join(lines)
     assert log.count(str(nocrs)) == 1 and 'failed: ' + str(nocrs) + ': the scene has no CRS' in log, log
     assert 'failed scene(s): plain.tif (reasons above)' in log
 

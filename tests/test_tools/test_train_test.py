@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 from rsseg.utils.checkpoint import safe_torch_load
 

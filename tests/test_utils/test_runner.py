@@ -35,3 +35,16 @@ def test_resume_with_another_model_is_refused_even_partial(other_ckpt: Path, loa
                       work_dir=str(other_ckpt.parent)))
     with pytest.raises(ValueError, match=r'does not match.*1\.bias.*resuming needs'):
         check_start_checkpoint(SimpleNamespace(model=_model(5)), cfg, 'cfg.py', partial=True)
+
+
+def test_loading_an_mmseg_based_config_prints_no_pkg_resources_warning() -> None:
+    """mmengine resolves 'mmseg::' bases through pkg_resources, which warns on every (re-)import."""
+    import subprocess
+    import sys
+    from tests.conftest import REPO
+    config = sorted((REPO / 'configs' / 'stdaseg').glob('*tiny*.py'))[0]
+    code = f'from rsseg.utils.runner import load_config; load_config({str(config)!r}); print("loaded")'
+    proc = subprocess.run([sys.executable, '-W', 'default', '-c', code], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and 'loaded' in proc.stdout, proc.stderr[-2000:]
+    assert 'pkg_resources' not in proc.stderr, proc.stderr[-2000:]

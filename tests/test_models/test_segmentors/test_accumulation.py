@@ -4,7 +4,6 @@ import copy
 import uuid
 
 import pytest
-import torch
 from mmengine.logging import MessageHub
 
 from tests.test_models import stdaseg_utils as st
