@@ -14,11 +14,12 @@ folder, or the JSON file itself. The PNG is written to a temporary name and rena
 import argparse
 import json
 import math
-import os
 import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from rsseg.geo.files import atomic_output
 
 Series = Dict[str, Tuple[List[int], List[float]]]
 
@@ -132,14 +133,11 @@ def plot(train: Series, val: Series, out: Path, title: str, smooth: int = 1) -> 
     fig.suptitle(title)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{out.stem}.tmp{os.getpid()}{out.suffix}')
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
+        with atomic_output(out) as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
     return [name for name, _ in panels]
 
 

@@ -16,7 +16,8 @@ from mmengine.config import Config, DictAction
 from rsseg.utils.cli import run_cli
 from rsseg.utils.config_checks import check_before_training
 from rsseg.utils.pretrained import drop_pretrained
-from rsseg.utils.runner import build_runner, check_start_checkpoint, load_config, setup_cpu_distributed
+from rsseg.utils.runner import (build_runner, check_start_checkpoint, load_config, setup_cpu_distributed,
+                                start_checkpoint)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -47,9 +48,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    if args.no_pretrained:
-        drop_pretrained(cfg.model)
-    check_before_training(cfg, args.config)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -59,6 +57,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
+    if args.no_pretrained or (cfg.resume and start_checkpoint(cfg)):
+        drop_pretrained(cfg.model)  # random init, or weights that resuming replaces anyway: nothing to fetch
+    check_before_training(cfg, args.config)
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
     check_start_checkpoint(runner, cfg, args.config, args.load_partial)

@@ -18,9 +18,9 @@ from tests.data.downloads import write_loveda, write_potsdam, write_vaihingen
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
 FULL = [p for p in CONFIGS if '40k' in p.name]
 TINY = [p for p in CONFIGS if p not in FULL]
-# One full config per method and backbone, spread over the five pairs, trains in every run of the suite (about 25 min
-# on 2 cores); the other full configs are marked `paper` and run with `pytest -m paper tests/test_configs` (about 2 h
-# on 2 cores: a DeepLabV3+ ST-DASegNet config alone takes ~7 min, its step costs ~8 TFLOP).
+# One full config per method and backbone, spread over the five pairs, trains in every run of the suite (about 15 min
+# on 2 cores); the other full configs are marked `paper` and run with `pytest -m paper tests/test_configs` (about 1 h
+# on 2 cores: a DeepLabV3+ ST-DASegNet config alone takes ~4.5 min, its step costs ~8 TFLOP).
 CI_SAMPLE = {
     'stdaseg/stdaseg_deeplabv3plus-r50-d8_1xb2-40k_potsdam2vaihingen-384x384.py',
     'stdaseg/stdaseg_segformer-mit-b5_1xb2-40k_loveda-urban2rural-384x384.py',

@@ -69,3 +69,18 @@ def test_amp_switches_every_optimizer_wrapper_to_the_asked_dtype():
     wrappers = {k: v for k, v in cfg.optim_wrapper.items() if isinstance(v, dict)}
     assert set(wrappers) == {'backbone', 'decode_head', 'discriminator_s', 'discriminator_t'}
     assert all(w.type == 'AmpOptimWrapper' and w.dtype == 'bfloat16' for w in wrappers.values())
+
+
+def test_resuming_needs_no_pretrained_start(data_root):
+    """Resuming replaces the initial weights: an unreachable start is not fetched (the checkpoint is checked instead)."""
+    import torch
+    work = data_root / 'work'
+    work.mkdir(exist_ok=True)
+    torch.save({'state_dict': {}, 'meta': {}}, work / 'fake.ckpt')
+    (work / 'last_checkpoint').write_text(str(work / 'fake.ckpt'))
+    try:
+        line = _train(data_root, "test_dataloader = dict(dataset=dict(split='val'))", '--resume')
+    finally:
+        for name in ('fake.ckpt', 'last_checkpoint'):
+            (work / name).unlink()
+    assert 'pretrained' not in line and 'does not match' in line and 'resuming needs a checkpoint' in line
