@@ -34,7 +34,7 @@ from mmengine.logging import MMLogger, print_log
 from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, spread_starts, window_weights
 from rsseg.geo.class_styles import class_sidecars, discard_class_sidecars, read_category_names, write_class_sidecars
 from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags
-from rsseg.geo.files import OutputLock, atomic_output, remove_stale_temps, temp_path
+from rsseg.geo.files import OutputLock, atomic_output, file_sha256, remove_stale_temps, temp_path
 from rsseg.geo.errors import GeoError
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
@@ -334,7 +334,7 @@ class ScenePredictor:
         self.model, self.cfg, meta = load_model(config, checkpoint, device)
         self.device = torch.device(device)
         self.config_name, self.checkpoint_name = Path(str(self.cfg.filename or 'config')).name, Path(checkpoint).name
-        self.checkpoint_digest = file_digest(checkpoint)
+        self.checkpoint_digest = file_sha256(checkpoint)[:16]
         cfg_path = Path(self.cfg.filename) if self.cfg.filename else None
         self.num_classes = model_num_classes(self.model)
         self.settings = resolve_settings(self.cfg, cfg_path, meta).complete(
@@ -782,12 +782,3 @@ def render_preview(rgb: np.ndarray, classes: np.ndarray, names: Sequence[str], p
             fig.savefig(tmp)
     finally:
         plt.close(fig)
-
-
-def file_digest(path: PathLike, chunk: int = 1 << 20) -> str:
-    """The first 16 hex digits of a file's SHA-256 (what a class map was made with, whatever the file's name)."""
-    sha = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while block := f.read(chunk):
-            sha.update(block)
-    return sha.hexdigest()[:16]

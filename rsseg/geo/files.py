@@ -14,6 +14,7 @@ The one home of three policies every rsseg writer (tiler, converters, scene pred
 """
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -153,6 +154,15 @@ def write_text(path: PathLike, text: str) -> None:
 def write_json(path: PathLike, data: Any, indent: int = 1) -> None:
     """:func:`write_text` of ``data`` as JSON."""
     write_text(path, json.dumps(data, indent=indent))
+
+
+def file_sha256(path: PathLike, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's content (what an output was made from, whatever the file is called)."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resolve_inside(root: PathLike, entry: str, source: PathLike) -> Path:

@@ -20,18 +20,17 @@ under a temporary name and renamed), then every load goes through
   (``_conv_head``, ``_bn1``, ``_fc``) dropped. Input: TF Lite's mean 127 / std 128 on 0–255 RGB, i.e.
   ``mean=[0.498] * 3, std=[0.502] * 3`` on [0, 1] (not ImageNet mean/std).
 """
-import hashlib
 import os
 import os.path as osp
 import re
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
+
+from rsseg.geo.files import atomic_output, file_sha256
 
 from .checkpoint import safe_torch_load
 
@@ -143,31 +142,15 @@ def package_file(start: PackagedStart) -> Tuple[str, str]:
     return path, dist.version
 
 
-def _sha256(path: str) -> str:
-    """Hex SHA-256 of a file (provenance of a converted start)."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def convert_packaged(name: str, start: PackagedStart, out: str) -> None:
     """Write ``start`` as an mmseg checkpoint ``{'state_dict', 'meta'}`` to ``out`` (temporary name, then rename)."""
     source, version = package_file(start)
     meta = dict(name=f'{PACKAGED_PREFIX}{name}', source_package=start.dist, version=version, source_file=start.file,
-                source_sha256=_sha256(source), licence=start.licence, backbone=start.backbone,
+                source_sha256=file_sha256(source), licence=start.licence, backbone=start.backbone,
                 trained_on=start.trained_on, input=start.input_note)
     os.makedirs(osp.dirname(out), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp', dir=osp.dirname(out))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save({'state_dict': start.convert(source), 'meta': meta}, f)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared RSSEG_CACHE_DIR from other users
-        os.replace(tmp, out)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(out) as tmp:
+        torch.save({'state_dict': start.convert(source), 'meta': meta}, tmp)
 
 
 def packaged_checkpoint(checkpoint: str) -> str:
@@ -185,13 +168,3 @@ def packaged_checkpoint(checkpoint: str) -> str:
     if not osp.isfile(path):
         convert_packaged(name, PACKAGED[name], path)
     return path
-
-
-def load_from_packaged(filename: str, map_location: Optional[Any] = None) -> Any:
-    """mmengine checkpoint-loader scheme ``packaged://``: converted once into the cache, loaded safely."""
-    return safe_torch_load(packaged_checkpoint(filename), map_location=map_location)
-
-
-def install_packaged_loader() -> None:
-    """Register the ``packaged://`` scheme with mmengine's ``CheckpointLoader``."""
-    CheckpointLoader.register_scheme(prefixes=PACKAGED_PREFIX, loader=load_from_packaged, force=True)

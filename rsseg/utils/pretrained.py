@@ -73,14 +73,14 @@ def fetch_pretrained(checkpoint: str) -> str:
     return path
 
 
-def _load_remote(filename: str, map_location: Optional[Any] = None) -> Any:
-    """mmengine checkpoint-loader scheme for ``open-mmlab://`` and URLs: cached file, safe unpickler."""
+def _load_start(filename: str, map_location: Optional[Any] = None) -> Any:
+    """mmengine checkpoint-loader scheme for downloads and packaged starts: the cached file, safe unpickler."""
     return safe_torch_load(fetch_pretrained(filename), map_location=map_location)
 
 
-def install_remote_loaders() -> None:
-    """Route mmengine's remote checkpoint schemes through the cache and the safe unpickler."""
-    CheckpointLoader.register_scheme(prefixes=list(REMOTE_PREFIXES), loader=_load_remote, force=True)
+def install_start_loaders() -> None:
+    """Route mmengine's remote schemes and ``packaged://`` through the cache and the safe unpickler."""
+    CheckpointLoader.register_scheme(prefixes=[*REMOTE_PREFIXES, PACKAGED_PREFIX], loader=_load_start, force=True)
 
 
 def pretrained_refs(node: Any, key: str = 'model') -> Iterator[Tuple[str, str]]:

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from rsseg.geo.chips import chip_profile, write_chip
 from rsseg.geo.cog import write_cog
 from rsseg.geo.errors import GeoError
 from rsseg.geo.files import FolderBusyError, OutputLock, WriteError, remove_stale_temps, resolve_inside, write_json
-from tests.conftest import REPO, fill_disk
+from tests.conftest import fill_disk
 
 
 def _dead_pid() -> int:
@@ -63,21 +62,8 @@ def test_paths_leaving_the_folder_are_refused(tmp_path: Path, entry: str) -> Non
     assert resolve_inside(root, 'img_dir/a.tif', root / 'manifest.json') == (root / 'img_dir' / 'a.tif').resolve()
 
 
-def _hold_lock(folder: Path) -> subprocess.Popen:
-    code = textwrap.dedent(f'''
-        import sys, time
-        from rsseg.geo.files import OutputLock
-        with OutputLock({str(folder)!r}):
-            print('held', flush=True)
-            time.sleep(60)
-    ''')
-    proc = subprocess.Popen([sys.executable, '-c', code], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == 'held'
-    return proc
-
-
-def test_one_writer_per_folder_and_a_dead_holder_is_taken_over(tmp_path: Path) -> None:
-    holder = _hold_lock(tmp_path)
+def test_one_writer_per_folder_and_a_dead_holder_is_taken_over(tmp_path: Path, folder_held) -> None:
+    holder = folder_held(tmp_path)
     try:
         with pytest.raises(FolderBusyError, match=rf'pid {holder.pid}\b'):
             with OutputLock(tmp_path):
