@@ -1,23 +1,30 @@
-"""Measured adaptation table: source-only, AdaptSegNet, DACS, ST-DASegNet and the target oracle on the same settings.
+"""Adaptation benchmark on real data: source-only, AdaptSegNet, DACS, ST-DASegNet and the target oracle, CPU-sized.
 
-    .venv/bin/python bench/adaptation_table.py [--out work_dirs/adaptation] [--seeds 0 1 2] [--iters 400]
+    .venv/bin/python bench/adaptation_table.py --settings dubai-tiles,s2-to-landsat7 --seeds 0,1,2
 
-Settings (real data from ../shared/data, read its README):
-- ``dubai2loveda-rural``: Dubai (all six tiles, labelled) → LoveDA rural (three 1024² images) on the common five
-  classes (building, road, water, vegetation = forest + agriculture, land = barren; LoveDA background ignored),
-  transductive: the target images train unlabelled; their labels only evaluate (image 0 = val, 1-2 = test).
-- ``potsdam-rgb2vaihingen-irrg``: one Potsdam RGB crop → one Vaihingen IRRG crop, a smoke run (val = test image).
+Protocol (every method, setting and seed alike):
+- model: DeepLabV3+ (64 channels) on EfficientNet-Lite0 (random init; ``--init efficientnet-lite0`` starts from the
+  packaged ImageNet weights), 128² crops, 4 images per iteration (UDA: 2 source + 2 target), each method's tiny config
+  otherwise (its losses, optimizers, thresholds);
+- budget: ``--iters`` iterations for everyone. Source-only and the oracle (source-only recipe on the target's training
+  labels) train them all; every UDA method starts from the same seed's source-only checkpoint at ``--warm-iters`` and
+  trains the rest (``tools/train.py --warm-start``);
+- scoring: the *final* checkpoint on the target test split (held out by scene or area, never trained on with its labels,
+  never used for selection), mmseg's mIoU; the target's training labels are loaded in UDA runs only to log pseudo-label
+  accuracy (``seg.tgt.pseudo_acc_gt``), never for a loss.
 
-Every run trains the method's tiny config (DeepLabV3+ on a slim ResNet-18, 128² crops) for the same number of
-iterations and is scored on the target test split with its *final* checkpoint (no checkpoint selection). The oracle
-is the source-only recipe trained on the target's labels. Writes ``OUT/adaptation_table.md`` and ``OUT/results.json``;
-a rerun skips finished runs.
+Writes, per setting, ``OUT/adaptation_<setting>.json`` (keys in ``report()``), ``.md`` (table), ``.png`` (target test
+images: ground truth, source-only, ST-DASegNet, oracle; seed 0) and ``_curves.png`` (r, pseudo-label loss and
+accuracy during UDA training; seed 0). Runs live in ``--work-dir``; an interrupted benchmark resumes from the runs that
+finished (each has ``result.json``).
 """
 import argparse
 import glob
 import json
+import math
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -27,13 +34,10 @@ from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-SHARED = REPO.parent / 'shared' / 'data'
-COMMON = ['building', 'road', 'water', 'vegetation', 'land']
-ISPRS = ['impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter']
-DUBAI_COMMON_PALETTE = {'classes': {'building': '#3C1098', 'road': '#6EC1E4', 'water': '#E2A929',
-                                    'vegetation': '#FEDD3A', 'land': '#8429F6'},
-                        # Unlabeled grey, and black: 7 of the 54 masks hold a few unannotated black pixels (4-2725 px).
-                        'ignore': ['#9B9B9B', '#000000']}
+sys.path.insert(0, str(REPO / 'bench'))
+
+from adaptation_settings import SHARED, SETTINGS, Setting, majority_class_miou  # noqa: E402
+
 METHODS = {
     'source-only': 'configs/source_only/*tiny*.py',
     'adaptseg': 'configs/adaptseg/*tiny*.py',
@@ -41,159 +45,245 @@ METHODS = {
     'stdaseg': 'configs/stdaseg/*tiny*.py',
     'oracle': 'configs/source_only/*tiny*.py',
 }
+UDA = ('adaptseg', 'dacs', 'stdaseg')
+PSEUDO = ('dacs', 'stdaseg')
+INITS = {'random': None, 'efficientnet-lite0': 'packaged://efficientnet-lite0'}
+ACTIVE_R = 0.05
+# EfficientNet-Lite0 stages 1-4: 24, 40, 80, 112 channels at strides 4, 8, 16, 16. Stopping at stride 16 leaves
+# ST-DASegNet's discriminators an 8×8 map of a 128² crop (the stride-32 stages give 4×4, too small for them).
+OUT_INDICES = (1, 2, 3, 4)
+STAGES = [24, 40, 80, 112]
 
 
-def tile(args: List[str]) -> None:
-    """Run the tiler in-process (it resumes: finished scenes are skipped)."""
-    from data_prep.tile_scenes import main
-    if main([str(a) for a in args]) != 0:
-        raise RuntimeError(f'tiling failed: {args}')
+def comma_list(choices: Sequence[str]):
+    """argparse type: a comma-separated list of names from ``choices``."""
+    def parse(text: str) -> List[str]:
+        names = [t for t in text.split(',') if t]
+        bad = [n for n in names if n not in choices]
+        if bad or not names:
+            raise argparse.ArgumentTypeError(f'unknown name(s) {", ".join(bad) or repr(text)}; choose from '
+                                             f'{", ".join(choices)}')
+        return names
+    return parse
 
 
-def prepare_dubai2loveda(root: Path) -> Dict[str, Path]:
-    """Tile Dubai (source) and LoveDA rural (target) onto 256² chips with the common class set."""
-    stage = root / 'stage' / 'dubai'
-    for sub in ('images', 'masks'):
-        (stage / sub).mkdir(parents=True, exist_ok=True)
-    for tile_dir in sorted((SHARED / 'dubai').glob('Tile *')):
-        prefix = tile_dir.name.lower().replace(' ', '')
-        for sub in ('images', 'masks'):
-            for f in (tile_dir / sub).iterdir():
-                link = stage / sub / f'{prefix}_{f.name}'
-                if not link.exists():
-                    link.symlink_to(f)
-    palette = root / 'stage' / 'dubai_common_palette.json'
-    palette.write_text(json.dumps(DUBAI_COMMON_PALETTE))
-    src, tgt = root / 'data' / 'dubai', root / 'data' / 'loveda-rural'
-    chips = ['--chip', '256', '--stride', '256', '--min-valid', '0.05']
-    tile(['--images', stage / 'images', '--labels', stage / 'masks', '--palette', palette, '--out', src,
-          '--domain', 'dubai', '--splits', '1,0,0', *chips])
-    split_file = root / 'stage' / 'loveda_splits.json'
-    split_file.write_text(json.dumps({'0': 'val', '1': 'test', '2': 'test'}))
-    loveda = SHARED / 'mmseg-samples' / 'loveda'
-    tile(['--images', loveda / 'img_dir', '--labels', loveda / 'ann_dir', '--out', tgt, '--domain', 'loveda-rural',
-          '--classes', ','.join(COMMON), '--label-map', '0:255,1:255,2:0,3:1,4:2,5:4,6:3,7:3',
-          '--split-file', split_file, *chips])
-    return dict(source=src / 'manifest.json', target=tgt / 'manifest.json', classes=len(COMMON), val='val')
+def seed_list(text: str) -> List[int]:
+    """argparse type: comma-separated integer seeds."""
+    try:
+        return [int(t) for t in text.split(',') if t]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'seeds must be comma-separated integers, got {text!r}') from None
 
 
-def prepare_potsdam2vaihingen(root: Path) -> Dict[str, Path]:
-    """One Potsdam RGB crop (source) and one Vaihingen IRRG crop (target), ISPRS classes, 256² chips."""
-    out = {}
-    for name, folder in (('source', 'potsdam'), ('target', 'vaihingen')):
-        data = SHARED / 'mmseg-samples' / folder
-        dest = root / 'data' / folder
-        split = root / 'stage' / f'{folder}_splits.json'
-        split.parent.mkdir(parents=True, exist_ok=True)
-        split.write_text(json.dumps({p.stem: 'train' if name == 'source' else 'test'
-                                     for p in (data / 'img_dir').iterdir()}))
-        tile(['--images', data / 'img_dir', '--labels', data / 'ann_dir', '--out', dest, '--domain', folder,
-              '--classes', ','.join(ISPRS), '--label-map', '0:255,1:0,2:1,3:2,4:3,5:4,6:5', '--split-file', split,
-              '--chip', '256', '--stride', '256'])
-        out[name] = dest / 'manifest.json'
-    return dict(out, classes=len(ISPRS), val='test')
+def efficientnet_lite(cfg, method: str, init: str) -> None:
+    """Swap the tiny configs' slim ResNet-18 for EfficientNet-Lite0 and size the heads, DDM and discriminators."""
+    checkpoint = INITS[init]
+    backbone = dict(type='EfficientNetLite', out_indices=OUT_INDICES, init_cfg=checkpoint and dict(type='Pretrained', checkpoint=checkpoint))
+    head = dict(in_channels=STAGES[-1], c1_in_channels=STAGES[0], channels=64, c1_channels=16)
+    model = cfg.model
+    pre = model.data_preprocessor
+    for node in (pre.source, pre.target) if 'source' in pre else (pre, ):
+        node.update(mean=[0.498] * 3, std=[0.502] * 3)  # the packaged weights' input scaling, kept for random init
+    if method == 'stdaseg':
+        model.backbone_s = dict(backbone)
+        model.backbone_t = dict(backbone)
+        model.neck.update(in_channels=STAGES)
+        universal = max(STAGES[-1] // model.neck.get('reduction', 8), model.neck.get('min_channels', 8))
+        for key in ('decode_head_s', 'decode_head_t'):
+            model[key].update(head, in_channels=STAGES[-1] + universal)
+        for key in ('discriminator_s', 'discriminator_t'):
+            model[key].update(in_channels=STAGES[-1], num_convs=1)  # 8×8 → 4 → 3 → 2
+    else:
+        model.backbone = backbone
+        model.decode_head.update(head)
 
 
-SETTINGS = {'dubai2loveda-rural': prepare_dubai2loveda, 'potsdam-rgb2vaihingen-irrg': prepare_potsdam2vaihingen}
-
-
-def run_config(method: str, data: dict, seed: int, iters: int, work: Path):
-    """The method's tiny config aimed at the setting's manifests, with a fixed seed and schedule."""
+def build_config(method: str, setting: Setting, seed: int, iters: int, init: str, work: Path, save_every: int):
+    """The method's tiny config aimed at the setting, with the benchmark's model, schedule and logging."""
     from mmengine.config import Config
-    from rsseg.utils.experiment import retarget
+
+    from rsseg.utils.experiment import log_target_labels, retarget
     cfg = Config.fromfile(sorted(glob.glob(str(REPO / METHODS[method])))[0])
-    retarget(cfg, source=data['source'], target=data['target'], num_classes=data['classes'], iters=iters, seed=seed,
-             work_dir=work, val_split=data['val'], oracle=method == 'oracle')
-    cfg.default_hooks.checkpoint.save_best = None  # scored with the final checkpoint: no selection
-    cfg.default_hooks.logger.interval = 20
+    retarget(cfg, source=setting.source, target=setting.target, num_classes=len(setting.classes), iters=iters,
+             seed=seed, work_dir=work, val_split='test', oracle=method == 'oracle', val_interval=10 * iters)
+    # Scored with the final checkpoint (no selection); source-only also keeps the UDA methods' warm start.
+    cfg.default_hooks.checkpoint.update(interval=save_every, save_best=None)
+    efficientnet_lite(cfg, method, init)
+    if method in UDA:
+        log_target_labels(cfg)
+        cfg.default_hooks.logger.interval = 1  # r of every iteration in scalars.json
+    else:
+        cfg.default_hooks.logger.interval = 25
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
     return cfg
 
 
-def run(method: str, setting: str, data: dict, seed: int, iters: int, out: Path) -> dict:
-    """Train and test one (method, setting, seed); returns the test metrics (cached in test_metrics.json)."""
-    work = out / 'runs' / setting / method / f'seed{seed}'
-    metrics_file = work / 'test' / 'test_metrics.json'
-    if metrics_file.is_file():
-        return json.loads(metrics_file.read_text())
+def scalars(work: Path) -> List[dict]:
+    """Every training record of a run's ``vis_data/scalars.json`` files."""
+    records = []
+    for path in sorted(work.glob('*/vis_data/scalars.json')):
+        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in records if 'iter' in r]
+
+
+def r_active_share(records: List[dict]) -> Optional[float]:
+    """Share of logged UDA iterations with the confident share r above ``ACTIVE_R``; None without r."""
+    values = [r['seg.tgt.pseudo_ratio'] for r in records if 'seg.tgt.pseudo_ratio' in r]
+    return round(sum(v > ACTIVE_R for v in values) / len(values), 3) if values else None
+
+
+def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, work_root: Path) -> dict:
+    """Train and test one (setting, method, seed); returns its JSON record (cached in ``result.json``)."""
+    work = work_root / setting.name / args.init / method / f'seed{seed}'
+    result_file = work / 'result.json'
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    uda = method in UDA
+    iters = args.iters - args.warm_iters if uda else args.iters
     work.mkdir(parents=True, exist_ok=True)
     config = work / 'config.py'
-    run_config(method, data, seed, iters, work).dump(str(config))
-    start = time.time()
-    python = sys.executable
-    for cmd in ([python, 'tools/train.py', config, '--work-dir', work],
-                [python, 'tools/test.py', config, work / f'iter_{iters}.pth', '--work-dir', work / 'test']):
+    save_every = math.gcd(args.warm_iters, iters) if method == 'source-only' else iters
+    build_config(method, setting, seed, iters, args.init, work, save_every).dump(str(config))
+    train = [sys.executable, 'tools/train.py', config, '--work-dir', work]
+    if uda:
+        warm = work_root / setting.name / args.init / 'source-only' / f'seed{seed}' / f'iter_{args.warm_iters}.pth'
+        train += ['--warm-start', warm]
+    test = [sys.executable, 'tools/test.py', config, work / f'iter_{iters}.pth', '--work-dir', work / 'test',
+            '--out', work / 'pred']
+    started = time.time()
+    for cmd in (train, test):
         with open(work / 'run.log', 'a') as log:
             proc = subprocess.run([str(c) for c in cmd], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         if proc.returncode:
-            raise RuntimeError(f'{method} on {setting} (seed {seed}) failed: see {work / "run.log"}')
-    metrics = json.loads(metrics_file.read_text())
-    metrics['seconds'] = round(time.time() - start, 1)
-    metrics_file.write_text(json.dumps(metrics, indent=1))
-    return metrics
+            raise RuntimeError(f'{method} on {setting.name} (seed {seed}) failed: see {work / "run.log"}')
+    metrics = json.loads((work / 'test' / 'test_metrics.json').read_text())
+    record = dict(method=method, seed=seed, miou=metrics['mIoU'],
+                  class_iou={c: metrics.get(f'IoU.{c}') for c in setting.classes},
+                  r_active_share=r_active_share(scalars(work)) if method in PSEUDO else None,
+                  iterations=args.iters, seconds=round(time.time() - started, 1), init=args.init,
+                  warm_start=f'source-only seed {seed}, iteration {args.warm_iters}' if uda else None)
+    result_file.write_text(json.dumps(record, indent=1))
+    return record
 
 
-def mean_std(values: Sequence[float]) -> str:
-    """``mean ± std`` (sample std over seeds); '–' when the class never occurs."""
-    values = [v for v in values if v >= 0]
-    if not values:
-        return '–'
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{statistics.mean(values):.1f} ± {std:.1f}'
+def summary(runs: List[dict]) -> Dict[str, dict]:
+    """Per method: mean and std of mIoU over seeds, and the mean r-active share."""
+    out = {}
+    for method in dict.fromkeys(r['method'] for r in runs):
+        mine = [r for r in runs if r['method'] == method]
+        mious = [r['miou'] for r in mine]
+        shares = [r['r_active_share'] for r in mine if r['r_active_share'] is not None]
+        out[method] = dict(mean=statistics.mean(mious), std=statistics.stdev(mious) if len(mious) > 1 else 0.0,
+                           seeds=len(mine), r_active=statistics.mean(shares) if shares else None,
+                           seconds=statistics.mean(r['seconds'] for r in mine), runs=mine)
+    return out
 
 
-def table(setting: str, results: Dict[str, List[dict]], classes: List[str]) -> str:
-    """One Markdown table: rows = methods, columns = mIoU and per-class IoU."""
-    head = '| method | mIoU | ' + ' | '.join(classes) + ' | s/run |'
-    lines = [f'### {setting}', '', head, '|' + '---|' * (len(classes) + 3)]
-    for method, runs in results.items():
-        cells = [mean_std([r['mIoU'] for r in runs])] + [mean_std([r.get(f'IoU.{c}', -1) for r in runs])
-                                                          for c in classes]
-        seconds = statistics.mean(r.get('seconds', 0) for r in runs)
-        lines.append(f'| {method} | ' + ' | '.join(cells) + f' | {seconds:.0f} |')
-    return '\n'.join(lines)
+def gap_closed(method: float, source_only: float, oracle: float) -> Optional[float]:
+    """(method − source-only) / (oracle − source-only); None without a positive gap."""
+    return (method - source_only) / (oracle - source_only) if oracle > source_only else None
 
 
-def write_report(out: Path, results: dict, args: argparse.Namespace, seeds: List[int], seconds: float,
-                 argv: Optional[Sequence[str]]) -> None:
-    """Write (and print) the Markdown table and the raw results for the seeds finished so far."""
-    sections = []
-    for setting, by_method in results.items():
-        iters = args.iters if setting == 'dubai2loveda-rural' else args.smoke_iters
-        classes = COMMON if setting == 'dubai2loveda-rural' else ISPRS
-        sections.append(table(setting, by_method, classes) + f'\n\n{iters} iterations per run, seeds {seeds}.')
-    machine = f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}'
-    report = (f'## Target-domain IoU (%), mean ± std over {len(seeds)} seed(s)\n\n' + '\n\n'.join(sections) +
-              f'\n\nMachine: {machine}; total {seconds:.0f} s.\n'
-              f'Command: `.venv/bin/python bench/adaptation_table.py {" ".join(argv or sys.argv[1:])}`\n')
-    (out / 'adaptation_table.md').write_text(report)
-    (out / 'results.json').write_text(json.dumps(results, indent=1))
-    print(report)
-    print(f'written: {out / "adaptation_table.md"}', flush=True)
+def markdown(report: dict, classes: List[str]) -> str:
+    """The setting's table, the criteria and the majority-class figure."""
+    stats = summary(report['runs'])
+    so, orc = stats.get('source-only', {}).get('mean'), stats.get('oracle', {}).get('mean')
+    lines = [f"### {report['setting']} ({report['shift']})", '',
+             f"Predicting the majority class everywhere: **{report['majority_class_miou']:.1f} mIoU**. "
+             f"Start: {report['init']}; {report['iterations']} iterations per method "
+             f"(UDA: warm start at {report['warm_iterations']}).", '',
+             '| method | mIoU | gap closed | r > 0.05 (share of UDA iterations) | ' + ' | '.join(classes) + ' | s/run |',
+             '|' + '---|' * (len(classes) + 5)]
+    for method, s in stats.items():
+        gap = gap_closed(s['mean'], so, orc) if so is not None and orc is not None else None
+        per_class = []
+        for c in classes:
+            values = [r['class_iou'].get(c) for r in s['runs']]
+            values = [v for v in values if v is not None and v >= 0]
+            per_class.append(f'{statistics.mean(values):.1f}' if values else '–')
+        lines.append(f"| {method} | {s['mean']:.1f} ± {s['std']:.1f} (n={s['seeds']}) | "
+                     f"{'–' if gap is None or method in ('source-only', 'oracle') else f'{100 * gap:.0f} %'} | "
+                     f"{'–' if s['r_active'] is None else format(s['r_active'], '.2f')} | " + ' | '.join(per_class) +
+                     f" | {s['seconds']:.0f} |")
+    if so is not None and orc is not None:
+        lines += ['', f"Criteria: oracle ≥ 2 × majority: {'yes' if orc >= 2 * report['majority_class_miou'] else 'NO'}"
+                      f"; oracle − source-only = {orc - so:.1f} (≥ 10: {'yes' if orc - so >= 10 else 'NO'})."]
+    return '\n'.join(lines) + '\n'
+
+
+def machine() -> str:
+    """The machine, in words."""
+    return f'{platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}, Python {platform.python_version()}'
+
+
+def commit() -> str:
+    """The repository's HEAD (``+dirty`` with uncommitted changes)."""
+    def git(*a: str) -> str:
+        return subprocess.run(['git', *a], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    return git('rev-parse', 'HEAD') + ('+dirty' if git('status', '--porcelain', '--untracked-files=no') else '')
+
+
+def write_report(setting: Setting, runs: List[dict], args: argparse.Namespace, majority: float,
+                 command: str) -> dict:
+    """Write ``adaptation_<setting>[_<init>].json`` and ``.md`` (complete or not at all)."""
+    from rsseg.geo.files import write_json
+    report = dict(setting=setting.name, shift=setting.shift, target_manifest=str(setting.target), majority_class_miou=round(majority, 2),
+                  command=command, machine=machine(), commit=commit(), init=args.init, iterations=args.iters,
+                  warm_iterations=args.warm_iters, classes=setting.classes, runs=runs)
+    stem = args.out / (f'adaptation_{setting.name}' + ('' if args.init == 'random' else f'_{args.init}'))
+    write_json(stem.with_suffix('.json'), report)
+    stem.with_suffix('.md').write_text(markdown(report, setting.classes))
+    return report
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--settings', type=comma_list(list(SETTINGS)), default=list(SETTINGS),
+                        help=f'comma-separated settings ({", ".join(SETTINGS)}; default all)')
+    parser.add_argument('--seeds', type=seed_list, default=[0, 1, 2], help='comma-separated seeds (default 0,1,2)')
+    parser.add_argument('--methods', type=comma_list(list(METHODS)), default=list(METHODS),
+                        help=f'comma-separated methods ({", ".join(METHODS)}; default all)')
+    parser.add_argument('--init', choices=list(INITS), default='random', help='backbone start (default random)')
+    parser.add_argument('--iters', type=int, default=300, help='iterations per method (default 300)')
+    parser.add_argument('--warm-iters', type=int, default=150,
+                        help='source-only iterations UDA methods start from (default 150)')
+    parser.add_argument('--out', type=Path, default=REPO / 'bench' / 'results', help='results folder')
+    parser.add_argument('--work-dir', type=Path, default=REPO / 'work_dirs' / 'adaptation', help='runs folder')
+    args = parser.parse_args(argv)
+    if not 0 < args.warm_iters < args.iters:
+        parser.error(f'--warm-iters must be between 0 and --iters ({args.iters}), got {args.warm_iters}')
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', default='work_dirs/adaptation', help='output folder')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--iters', type=int, default=200, help='training iterations per run (all methods)')
-    parser.add_argument('--smoke-iters', type=int, default=40, help='iterations for the Potsdam→Vaihingen smoke run')
-    parser.add_argument('--settings', nargs='+', default=list(SETTINGS), choices=list(SETTINGS))
-    parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
     if not SHARED.is_dir():
         raise FileNotFoundError(f'real data folder {SHARED} (../shared/data) is absent')
-    out = Path(args.out).resolve()
+    if INITS[args.init]:
+        from rsseg.utils.packaged_weights import packaged_checkpoint
+        packaged_checkpoint(INITS[args.init])  # an absent weights package stops here, with the install command
+    methods = list(args.methods)
+    if any(m in UDA for m in methods) and 'source-only' not in methods:
+        methods.insert(0, 'source-only')  # the UDA methods' warm start
+    methods.sort(key=list(METHODS).index)
+    args.out.mkdir(parents=True, exist_ok=True)
+    command = shlex.join(['.venv/bin/python', 'bench/adaptation_table.py', *argv])
+    settings = {name: SETTINGS[name](args.work_dir / 'prepared') for name in args.settings}
+    majority = {name: majority_class_miou(s.target, 'test', len(s.classes)) for name, s in settings.items()}
+    from adaptation_figures import draw_figures
     started = time.time()
-    data = {setting: SETTINGS[setting](out) for setting in args.settings}
-    results: Dict[str, Dict[str, List[dict]]] = {s: {m: [] for m in args.methods} for s in args.settings}
-    for done, seed in enumerate(args.seeds, 1):  # seeds outermost: a complete table after every seed
-        for setting in args.settings:
-            iters = args.iters if setting == 'dubai2loveda-rural' else args.smoke_iters
-            for method in args.methods:
-                print(f'[{time.time() - started:6.0f}s] {setting}: {method}, seed {seed}, {iters} iterations',
-                      flush=True)
-                results[setting][method].append(run(method, setting, data[setting], seed, iters, out))
-        write_report(out, results, args, args.seeds[:done], time.time() - started, argv)
+    for done, seed in enumerate(args.seeds, 1):  # seeds outermost: complete tables after every seed
+        for name, setting in settings.items():
+            for method in methods:
+                print(f'[{time.time() - started:6.0f} s] {name}: {method}, seed {seed}', flush=True)
+                run_one(method, setting, seed, args, args.work_dir)
+        for name, setting in settings.items():
+            runs = [run_one(m, setting, s, args, args.work_dir) for s in args.seeds[:done] for m in methods]
+            report = write_report(setting, runs, args, majority[name], command)
+            print(markdown(report, setting.classes), flush=True)
+            if args.init == 'random':
+                draw_figures(report, args.work_dir / name / args.init, args.out)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Train a segmentor from an mmengine config: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]``.
 
 A checkpoint training starts from (``load_from``, ``--resume``) must fit the model; ``--load-partial`` lets
-``load_from`` load only the matching weights.
+``load_from`` load only the matching weights; ``--warm-start CKPT`` starts a UDA model from a source-only checkpoint.
 
 Shaped like mmseg's ``tools/train.py``; adds CPU multi-process training (gloo) for ``--launcher pytorch`` on machines
 without CUDA, AMP for multi-optimizer (adversarial) configs, and one-line errors for bad input.
@@ -18,6 +18,7 @@ from rsseg.utils.config_checks import check_before_training
 from rsseg.utils.pretrained import drop_pretrained
 from rsseg.utils.runner import (build_runner, check_start_checkpoint, load_config, setup_cpu_distributed,
                                 start_checkpoint)
+from rsseg.utils.warm_start import write_warm_start
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -29,6 +30,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--load-partial', action='store_true',
                         help='let load_from (--cfg-options load_from=CKPT) load a checkpoint that fits the model only '
                              'in part (the matching weights; the rest keeps its init); by default it is refused')
+    parser.add_argument('--warm-start', metavar='CKPT',
+                        help='start a UDA model from a source-only checkpoint (backbone and decode head go to every '
+                             'student and teacher; a resumed run keeps its own weights)')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
     parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
                         help='autocast dtype of --amp (bfloat16 needs no loss scaling; Ampere and newer GPUs)')
@@ -62,6 +66,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     check_before_training(cfg, args.config)
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
+    if args.warm_start and not cfg.resume:
+        cfg.load_from, report = write_warm_start(runner.model, args.warm_start, cfg.work_dir)
+        runner._load_from = cfg.load_from  # mmengine reads load_from once, when the runner is built
+        runner.logger.info(f'warm start from {args.warm_start}: {report.summary()}')
     check_start_checkpoint(runner, cfg, args.config, args.load_partial)
     runner.train()
     return 0

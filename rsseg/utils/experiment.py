@@ -52,3 +52,18 @@ def retarget(cfg: Config, *, source: PathLike, target: PathLike, num_classes: in
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = str(work_dir)
     return cfg
+
+
+def log_target_labels(cfg: Config) -> Config:
+    """Load the target's labels in a UDA config's training batches so pseudo-label accuracy can be logged.
+
+    For benchmarks on labelled targets only: the segmentors log ``seg.tgt.pseudo_acc_gt`` from them and use them in no
+    loss (``tests/test_models/test_target_labels.py`` checks that losses and gradients do not change with them).
+    """
+    target = cfg.train_dataloader.dataset.target
+    target.with_label = True
+    pipeline = target.pipeline
+    if not any(step['type'] == 'LoadRasterAnnotation' for step in pipeline):
+        at = next(i for i, step in enumerate(pipeline) if step['type'] == 'LoadRasterImage') + 1
+        pipeline.insert(at, dict(type='LoadRasterAnnotation'))
+    return cfg

@@ -29,7 +29,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from ..utils import (build_strong_aug, classmix, confident_ratio, copy_weights_, disable_dropout, freeze,
-                     strong_augment, unwrap)
+                     ground_truth_agreement, strong_augment, unwrap)
 from .st_da_segmentor import STDASegmentor
 from .uda_encoder_decoder import UDAEncoderDecoder
 
@@ -67,7 +67,8 @@ class DACSSegmentor(UDAEncoderDecoder):
     Logged values: ``seg.src.decode.loss_ce`` / ``.acc_seg`` (source CE), ``seg.mix.decode.loss_pseudo`` (weighted
     CE on the mixed images), ``seg.mix.decode.acc_seg`` (student agreement with the mixed labels),
     ``seg.tgt.pseudo_ratio`` (mean over the batch of the per-image confident share), ``seg.mix.paste_ratio``
-    (share of pasted source pixels) and ``loss``.
+    (share of pasted source pixels), ``seg.tgt.pseudo_acc_gt`` (pseudo-labels against target ground truth, only when
+    a benchmark loads it) and ``loss``.
 
     Args:
         backbone: Backbone config.
@@ -215,6 +216,9 @@ class DACSSegmentor(UDAEncoderDecoder):
                                                                 self.ignore_index)
         losses['seg.mix.decode.acc_seg'] = accuracy(mix_logits.detach(), mixed.labels, ignore_index=self.ignore_index)
         losses['seg.tgt.pseudo_ratio'] = shares.mean()
+        agreement = ground_truth_agreement(labels, tgt['data_samples'], self.ignore_index)
+        if agreement is not None:
+            losses['seg.tgt.pseudo_acc_gt'] = agreement
         losses['seg.mix.paste_ratio'] = mixed.masks.float().mean()
         return losses
 

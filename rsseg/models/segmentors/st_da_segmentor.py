@@ -32,7 +32,7 @@ from torch import Tensor
 from ..utils import (disable_dropout, freeze, make_pseudo_labels, prepare_accumulation, set_requires_grad, unwrap,
                      update_params_jointly)
 from ..utils.ema import copy_weights_
-from ..utils.pseudo_label import fuse_teacher_probs
+from ..utils.pseudo_label import fuse_teacher_probs, ground_truth_agreement
 
 Features = Tuple[Tensor, ...]
 BRANCHES = ('s', 't')
@@ -74,7 +74,7 @@ class STDASegmentor(EncoderDecoder):
 
     Logged values: ``seg.src.decode_{s,t}.loss_ce`` / ``.acc_seg`` (source CE), ``seg.tgt.decode_{s,t}.loss_pseudo``
     / ``.acc_pseudo`` (pseudo-label CE, agreement with the teachers), ``seg.tgt.pseudo_ratio`` (the confident share
-    ``r``), ``seg.adv.disc_{s,t}.loss_gen`` (fool terms), ``seg.loss`` (phase total), ``disc.disc_{s,t}.loss_real``,
+    ``r``), ``seg.tgt.pseudo_acc_gt`` (pseudo-labels against target ground truth, only when a benchmark loads it), ``seg.adv.disc_{s,t}.loss_gen`` (fool terms), ``seg.loss`` (phase total), ``disc.disc_{s,t}.loss_real``,
     ``.loss_fake``, ``.acc`` (share of discriminator outputs on the right side of 0.5), ``disc.loss`` and ``loss``.
 
     Args:
@@ -416,6 +416,9 @@ class STDASegmentor(EncoderDecoder):
         labels, weights, ratio = self._pseudo_labels(ddm, tgt)
         ignore_index = self.decode_head.ignore_index
         losses = {'seg.tgt.pseudo_ratio': ratio}
+        agreement = ground_truth_agreement(labels, tgt['data_samples'], ignore_index)
+        if agreement is not None:
+            losses['seg.tgt.pseudo_acc_gt'] = agreement
         for b, feats in zip(BRANCHES, ddm):
             logits = resize(getattr(self, f'decode_head_{b}')(feats), size=labels.shape[-2:], mode='bilinear',
                             align_corners=self.align_corners)

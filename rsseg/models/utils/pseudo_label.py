@@ -91,3 +91,22 @@ def make_pseudo_labels(probs: Tensor, threshold: float = 0.975, rare_threshold: 
         labels = labels.masked_fill(~valid, ignore_index)
         weights = weights.masked_fill(~valid, 0.0)
     return labels, weights, ratio
+
+
+@torch.no_grad()
+def ground_truth_agreement(labels: Tensor, data_samples: Sequence, ignore_index: int = 255) -> Optional[Tensor]:
+    """Percentage of target pixels whose pseudo-label equals the sample's ``gt_sem_seg``, for the training log only.
+
+    Benchmarks with labelled targets load them (``rsseg.utils.experiment.log_target_labels``) to watch pseudo-label
+    quality; the value is detached and its name has no ``loss`` in it, so it never enters a loss. None when any
+    sample carries no ground truth (the normal UDA case).
+    """
+    if not data_samples or any('gt_sem_seg' not in s for s in data_samples):
+        return None
+    gt = torch.stack([s.gt_sem_seg.data.reshape(s.gt_sem_seg.data.shape[-2:]) for s in data_samples])
+    gt = gt.to(labels.device).long()
+    if gt.shape != labels.shape:
+        raise ValueError(f'target ground truth {tuple(gt.shape)} does not match the pseudo-labels '
+                         f'{tuple(labels.shape)}')
+    valid = (gt != ignore_index) & (labels != ignore_index)
+    return ((labels == gt) & valid).sum().float() * 100.0 / valid.sum().clamp(min=1)
