@@ -27,7 +27,7 @@ def colourise(labels: np.ndarray, palette: List[List[int]]) -> np.ndarray:
 
 
 def test_chips(manifest: Path, limit: int) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-    """``(stem, image, labels)`` of the first ``limit`` test chips."""
+    """``(stem, image, labels)`` of the ``limit`` test chips showing the most classes (then by name)."""
     import warnings
 
     import rasterio
@@ -36,11 +36,13 @@ def test_chips(manifest: Path, limit: int) -> List[Tuple[str, np.ndarray, np.nda
     chips = []
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', rasterio.errors.NotGeoreferencedWarning)
-        for chip in Manifest.load(manifest).select('test')[:limit]:
+        for chip in Manifest.load(manifest).select('test'):
             with rasterio.open(manifest_path(manifest, chip.img)) as img, \
                     rasterio.open(manifest_path(manifest, chip.ann)) as ann:
                 chips.append((Path(chip.img).stem, img.read(), ann.read(1)))
-    return chips
+    def shown(chip: Tuple[str, np.ndarray, np.ndarray]) -> int:
+        return len(np.unique(chip[2][chip[2] != 255]))
+    return sorted(chips, key=lambda c: (-shown(c), c[0]))[:limit]
 
 
 def draw_predictions(report: dict, runs: Path, out: Path, limit: int = 4) -> None:

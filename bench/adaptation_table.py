@@ -53,6 +53,9 @@ ACTIVE_R = 0.05
 # ST-DASegNet's discriminators an 8×8 map of a 128² crop (the stride-32 stages give 4×4, too small for them).
 OUT_INDICES = (1, 2, 3, 4)
 STAGES = [24, 40, 80, 112]
+# PyTorch's BatchNorm momentum (0.1), not TF's 0.01 of the ImageNet weights: with 0.01 the running statistics a
+# 300-iteration run tests with still carry its first iterations' (random-init) activations.
+BACKBONE_NORM = dict(type='BN', eps=1e-3, momentum=0.1)
 
 
 def comma_list(choices: Sequence[str]):
@@ -78,7 +81,7 @@ def seed_list(text: str) -> List[int]:
 def efficientnet_lite(cfg, method: str, init: str) -> None:
     """Swap the tiny configs' slim ResNet-18 for EfficientNet-Lite0 and size the heads, DDM and discriminators."""
     checkpoint = INITS[init]
-    backbone = dict(type='EfficientNetLite', out_indices=OUT_INDICES, init_cfg=checkpoint and dict(type='Pretrained', checkpoint=checkpoint))
+    backbone = dict(type='EfficientNetLite', out_indices=OUT_INDICES, norm_cfg=BACKBONE_NORM, init_cfg=checkpoint and dict(type='Pretrained', checkpoint=checkpoint))
     head = dict(in_channels=STAGES[-1], c1_in_channels=STAGES[0], channels=64, c1_channels=16)
     model = cfg.model
     pre = model.data_preprocessor
@@ -98,7 +101,21 @@ def efficientnet_lite(cfg, method: str, init: str) -> None:
         model.decode_head.update(head)
 
 
-def build_config(method: str, setting: Setting, seed: int, iters: int, init: str, work: Path, save_every: int):
+SEGMENTOR_WRAPPERS = ('segmentor', 'backbone', 'decode_head')  # the student parts of the UDA optimizer configs
+
+
+def continue_schedule(cfg, done: int, total: int) -> None:
+    """Start the UDA phase's student learning rates where source-only's poly schedule is after ``done`` of
+    ``total`` iterations (power 0.9), so warm start + UDA follow one schedule, like the source-only twin; the
+    discriminators, trained from scratch, keep theirs."""
+    factor = (1 - done / total)**0.9
+    for key in SEGMENTOR_WRAPPERS:
+        if key in cfg.optim_wrapper:
+            cfg.optim_wrapper[key].optimizer.lr *= factor
+
+
+def build_config(method: str, setting: Setting, seed: int, iters: int, init: str, work: Path, save_every: int,
+                 warm_iters: int = 0):
     """The method's tiny config aimed at the setting, with the benchmark's model, schedule and logging."""
     from mmengine.config import Config
 
@@ -110,6 +127,7 @@ def build_config(method: str, setting: Setting, seed: int, iters: int, init: str
     cfg.default_hooks.checkpoint.update(interval=save_every, save_best=None)
     efficientnet_lite(cfg, method, init)
     if method in UDA:
+        continue_schedule(cfg, warm_iters, warm_iters + iters)
         log_target_labels(cfg)
         cfg.default_hooks.logger.interval = 1  # r of every iteration in scalars.json
     else:
@@ -143,7 +161,7 @@ def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, 
     work.mkdir(parents=True, exist_ok=True)
     config = work / 'config.py'
     save_every = math.gcd(args.warm_iters, iters) if method == 'source-only' else iters
-    build_config(method, setting, seed, iters, args.init, work, save_every).dump(str(config))
+    build_config(method, setting, seed, iters, args.init, work, save_every, args.warm_iters).dump(str(config))
     train = [sys.executable, 'tools/train.py', config, '--work-dir', work]
     if uda:
         warm = work_root / setting.name / args.init / 'source-only' / f'seed{seed}' / f'iter_{args.warm_iters}.pth'

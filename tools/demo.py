@@ -5,10 +5,14 @@
 1. convert the colour-coded masks of both tiles with the dataset's palette file (demo/dubai/palette.json);
 2. tile the source (Tile 1, labelled) and the target (Tile 2 images 1-7: 1-5 unlabelled for training, 6-7 as the
    validation split) into GeoTIFF chips with manifests;
-3. train the tiny ST-DASegNet config (source labels + unlabelled target);
-4. map the held-back target images 8-9 with the scene predictor (class maps, confidence, overlay previews);
-5. print the per-class IoU of those maps against their labels (used for evaluation only) and plot the training
-   curves. Everything lands in one folder, printed at the end; a rerun resumes each step instead of redoing it.
+3. train the tiny source-only config (source labels only) for ``--iters`` iterations, then the tiny ST-DASegNet config
+   (source labels + unlabelled target) warm-started from its half-way checkpoint for the other half: both models get
+   the same budget;
+4. map the held-back target images 8-9 with both models through the scene predictor (class maps, confidence, overlay
+   previews);
+5. print both models' per-class IoU on those maps side by side (target labels used for evaluation only), how often
+   ST-DASegNet's self-training was active (confident share r), and plot its training curves. Everything lands in one
+   folder, printed at the end; a rerun resumes each step instead of redoing it.
 """
 import argparse
 import glob
@@ -25,7 +29,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 DEMO = REPO / 'demo' / 'dubai'
-CONFIG = 'configs/stdaseg/*tiny*.py'
+CONFIGS = {'source-only': 'configs/source_only/*tiny*.py', 'stdaseg': 'configs/stdaseg/*tiny*.py'}
+NAMES = {'source-only': 'source-only', 'stdaseg': 'ST-DASegNet'}
 TARGET_SPLITS = {'image_part_006': 'val', 'image_part_007': 'val'}
 HELD_BACK = ('image_part_008', 'image_part_009')
 # Lines of the training log worth showing: iteration and validation records, checkpoints, errors.
@@ -70,23 +75,30 @@ def tile(out: Path, labels: Dict[str, Path]) -> Dict[str, Path]:
     return manifests
 
 
-def train(out: Path, manifests: Dict[str, Path], iters: int) -> Path:
-    """Train the tiny ST-DASegNet config on the chips; resumes from the last checkpoint of an interrupted run.
+def config_path(method: str) -> Path:
+    """The tiny config of ``method``."""
+    return Path(sorted(glob.glob(str(REPO / CONFIGS[method])))[0])
 
-    The full training log (environment, config, every logged step) goes to ``train/train.log``; the terminal gets
-    the progress lines only.
+
+def train(out: Path, manifests: Dict[str, Path], method: str, iters: int, save_every: int,
+          warm_start: Optional[Path] = None) -> Path:
+    """Train ``method``'s tiny config on the chips; resumes from the last checkpoint of an interrupted run.
+
+    The full training log (environment, config, every logged step) goes to ``train/<method>/train.log``; the terminal
+    gets the progress lines only.
     """
     from rsseg.utils.experiment import retarget
     from rsseg.utils.runner import load_config
-    work = out / 'train'
+    work = out / 'train' / method
     final = work / f'iter_{iters}.pth'
     if final.is_file():
         print(f'trained model found: {final}')
         return final
-    source = Path(sorted(glob.glob(str(REPO / CONFIG)))[0])
+    source = config_path(method)
     cfg = retarget(load_config(str(source)), source=manifests['source'],
                    target=manifests['target'], num_classes=5, iters=iters, seed=0, work_dir=work,
                    val_split='val', test_split='val', val_interval=max(iters // 2, 1))  # 8-9: mapped, not tiled
+    cfg.default_hooks.checkpoint.update(interval=save_every, save_best=None)
     cfg.default_hooks.logger.interval = 10
     work.mkdir(parents=True, exist_ok=True)
     config = work / source.name  # previews and logs carry the model's name
@@ -94,6 +106,8 @@ def train(out: Path, manifests: Dict[str, Path], iters: int) -> Path:
     cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(config), '--work-dir', str(work)]
     if (work / 'last_checkpoint').is_file():
         cmd.append('--resume')
+    elif warm_start:
+        cmd += ['--warm-start', str(warm_start)]
     print(f'training {source.name} for {iters} iterations (full log: {work / "train.log"})', flush=True)
     with open(work / 'train.log', 'a') as log:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -106,33 +120,26 @@ def train(out: Path, manifests: Dict[str, Path], iters: int) -> Path:
     return final
 
 
-def trained_config(out: Path) -> Path:
-    """The config file the demo trained with (its name is the model's)."""
-    return out / 'train' / Path(sorted(glob.glob(str(REPO / CONFIG)))[0]).name
-
-
-def predict(out: Path, checkpoint: Path) -> List[Path]:
+def predict(out: Path, method: str, checkpoint: Path) -> List[Path]:
     """Map the held-back target images (whole scenes, sliding windows, blended) into COG class maps."""
     from rsseg.apis import ScenePredictor
     scenes = [DEMO / 'tile_2' / 'images' / f'{stem}.jpg' for stem in HELD_BACK]
-    predictor = ScenePredictor(trained_config(out), checkpoint, window=256, overlap=0.25,
-                               allow_no_crs=True)
-    results = predictor.predict_scenes(scenes, out / 'maps', confidence=True, preview=True)
+    predictor = ScenePredictor(out / 'train' / method / config_path(method).name, checkpoint, window=256,
+                               overlap=0.25, allow_no_crs=True)
+    results = predictor.predict_scenes(scenes, out / 'maps' / method, confidence=True, preview=True)
     failed = [r for r in results if r.status == 'failed']
     if failed:
         raise RuntimeError(f'scene prediction failed: {failed[0].scene}: {failed[0].error}')
     return [r.output for r in results]
 
 
-def evaluate(out: Path, maps: List[Path], labels: Path) -> Dict[str, Optional[float]]:
-    """Per-class IoU / F1 of the class maps against the held-back images' labels (mmseg's IoU arithmetic)."""
+def scores(maps: List[Path], labels: Path, classes: List[str]) -> Dict[str, Optional[float]]:
+    """Per-class IoU of class maps against the held-back images' labels (mmseg's IoU arithmetic); classes in neither
+    the maps nor the labels are None (no score, not a zero)."""
     import numpy as np
     import torch
     from mmseg.evaluation import IoUMetric
-    from prettytable import PrettyTable
-    from rsseg.datasets.palette import Palette
     from rsseg.geo.io import read_raster
-    classes = Palette.from_file(DEMO / 'palette.json').classes
     areas = []
     for path in maps:
         pred = read_raster(path)[0][0]
@@ -140,51 +147,86 @@ def evaluate(out: Path, maps: List[Path], labels: Path) -> Dict[str, Optional[fl
         areas.append(IoUMetric.intersect_and_union(torch.from_numpy(pred.astype(np.int64)),
                                                    torch.from_numpy(label.astype(np.int64)), len(classes), 255))
     totals = [sum(parts) for parts in zip(*areas)]
-    scores = IoUMetric.total_area_to_metrics(*totals, ['mIoU', 'mFscore'])
-    table = PrettyTable(['class', 'IoU', 'F1'])
-    result: Dict[str, Optional[float]] = {}
-    for name, iou, f1 in zip(classes, scores['IoU'], scores['Fscore']):
-        absent = bool(np.isnan(iou))  # in neither the maps nor the labels: no score, not a zero
-        table.add_row([name, 'absent' if absent else f'{iou * 100:.1f}', 'absent' if absent else f'{f1 * 100:.1f}'])
-        result[f'IoU.{name}'] = None if absent else float(iou * 100)
-    result['mIoU'] = float(np.nanmean(scores['IoU']) * 100)
-    result['aAcc'] = float(scores['aAcc'] * 100)
-    print(table)
-    print(f"mIoU {result['mIoU']:.1f}, overall accuracy {result['aAcc']:.1f} on {len(maps)} held-back target images")
-    (out / 'target_iou.json').write_text(json.dumps(result, indent=1))
+    metrics = IoUMetric.total_area_to_metrics(*totals, ['mIoU'])
+    result: Dict[str, Optional[float]] = {f'IoU.{name}': None if np.isnan(iou) else float(iou * 100)
+                                          for name, iou in zip(classes, metrics['IoU'])}
+    result['mIoU'] = float(np.nanmean(metrics['IoU']) * 100)
+    result['aAcc'] = float(metrics['aAcc'] * 100)
     return result
 
 
+def evaluate(out: Path, maps: Dict[str, List[Path]], labels: Path) -> Dict[str, Dict[str, Optional[float]]]:
+    """Print both models' per-class IoU on the held-back images side by side; writes ``target_iou.json``."""
+    from prettytable import PrettyTable
+    from rsseg.datasets.palette import Palette
+    from rsseg.geo.files import write_json
+    classes = Palette.from_file(DEMO / 'palette.json').classes
+    results = {method: scores(paths, labels, classes) for method, paths in maps.items()}
+    table = PrettyTable(['IoU (%)', *(NAMES[m] for m in results)])
+    for key in [f'IoU.{c}' for c in classes] + ['mIoU', 'aAcc']:
+        values = [results[m][key] for m in results]
+        table.add_row([key[4:] if key.startswith('IoU.') else key,
+                       *('absent' if v is None else f'{v:.1f}' for v in values)])
+    print(table)
+    print(f'on {len(next(iter(maps.values())))} held-back target images; both models trained for the same number '
+          'of iterations')
+    write_json(out / 'target_iou.json', results)
+    return results
+
+
+def self_training(out: Path) -> Dict[str, float]:
+    """ST-DASegNet's confident share r over its logged training steps: share of steps with r > 0, and the mean."""
+    records = []
+    for path in sorted((out / 'train' / 'stdaseg').glob('*/vis_data/scalars.json')):
+        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    ratios = [r['seg.tgt.pseudo_ratio'] for r in records if 'seg.tgt.pseudo_ratio' in r]
+    summary = dict(steps=len(ratios), active=sum(r > 0 for r in ratios),
+                   mean_r=sum(ratios) / len(ratios) if ratios else 0.0)
+    print(f"ST-DASegNet self-training: r > 0 in {summary['active']} of {summary['steps']} logged steps "
+          f"(mean r {summary['mean_r']:.2f}; r = share of target pixels its teachers label with confidence >= 0.975)")
+    return summary
+
+
 def curves(out: Path) -> Path:
-    """Training curves (every logged loss term, pseudo-label share, target mIoU) to PNG."""
+    """ST-DASegNet's training curves (every logged loss term, pseudo-label share, target mIoU) to PNG."""
     from tools.plot_curves import main as plot_main
     png = out / 'training_curves.png'
-    plot_main([str(out / 'train'), '--out', str(png)])
+    plot_main([str(out / 'train' / 'stdaseg'), '--out', str(png)])
     return png
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='work_dirs/demo', help='output folder (default work_dirs/demo)')
-    parser.add_argument('--iters', type=int, default=300, help='training iterations (default 300)')
+    parser.add_argument('--iters', type=int, default=300,
+                        help='training iterations of each model (default 300; ST-DASegNet starts from the '
+                             'source-only model half-way)')
     args = parser.parse_args(argv)
+    if args.iters < 2:
+        parser.error(f'--iters must be at least 2, got {args.iters}')
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     start = time.time()
+    warm = args.iters // 2
     step('1/5 convert colour-coded masks with demo/dubai/palette.json')
     labels = convert(out)
     step('2/5 tile source (Tile 1, labelled) and target (Tile 2, unlabelled for training)')
     manifests = tile(out, labels)
-    step(f'3/5 train the tiny ST-DASegNet config for {args.iters} iterations')
-    checkpoint = train(out, manifests, args.iters)
-    step('4/5 map the held-back target images with the scene predictor')
-    maps = predict(out, checkpoint)
+    step(f'3/5 train source-only for {args.iters} iterations, then ST-DASegNet from its iteration {warm} for '
+         f'{args.iters - warm} more (the same budget)')
+    checkpoints = {'source-only': train(out, manifests, 'source-only', args.iters, save_every=warm)}
+    checkpoints['stdaseg'] = train(out, manifests, 'stdaseg', args.iters - warm, save_every=args.iters - warm,
+                                   warm_start=out / 'train' / 'source-only' / f'iter_{warm}.pth')
+    step('4/5 map the held-back target images with both models (scene predictor)')
+    maps = {method: predict(out, method, ckpt) for method, ckpt in checkpoints.items()}
     step('5/5 evaluate the maps (target labels used for evaluation only) and plot the training curves')
     evaluate(out, maps, labels['target'])
+    self_training(out)
     png = curves(out)
     print(f'\nDone in {time.time() - start:.0f} s. Everything is in {out}:\n'
-          f'  class maps + confidence + previews: {out / "maps"}\n  training curves: {png}\n'
-          f'  per-class IoU: {out / "target_iou.json"}\n  model: {checkpoint}')
+          f'  class maps + confidence + previews: {out / "maps"}/{{source-only,stdaseg}}\n'
+          f'  ST-DASegNet training curves: {png}\n  per-class IoU of both: {out / "target_iou.json"}\n'
+          f'  models: {checkpoints["source-only"]}, {checkpoints["stdaseg"]}')
     return 0
 
 

@@ -9,6 +9,8 @@ from mmseg.registry import DATASETS
 from torch.utils.data import Dataset
 
 LABEL_LOADERS = ('LoadAnnotations', 'LoadRasterAnnotation', 'LoadSingleRSImageFromFile')
+# Target labels kept for the training log only (``log_target_labels``); no loss reads this field.
+TARGET_LOG_FIELD = 'gt_log_seg'
 
 
 def _build(cfg: Union[dict, Dataset]) -> Dataset:
@@ -31,7 +33,9 @@ class PairedDomainDataset(Dataset):
     An item is ``{'inputs': {'src': Tensor, 'tgt': Tensor}, 'data_samples': {'src': SegDataSample,
     'tgt': SegDataSample}}``; mmengine's ``pseudo_collate`` turns a list of them into the paired batch
     :class:`~rsseg.models.PairedSegDataPreProcessor` expects. The target sample never carries ``gt_sem_seg``: target
-    labels, when the target dataset has them, are for evaluation only and are dropped here.
+    labels, when the target dataset has them, are for evaluation only and are dropped here, or, with
+    ``log_target_labels``, moved to the field ``gt_log_seg`` (:data:`TARGET_LOG_FIELD`), which no loss reads: the
+    segmentors log their pseudo-labels' accuracy against it (benchmarks on labelled targets).
 
     The length is the source's (one epoch = every source sample once); the target index is drawn with torch's RNG,
     which the DataLoader seeds differently in every worker.
@@ -41,18 +45,21 @@ class PairedDomainDataset(Dataset):
         target: Target dataset (config or instance) with the target pipeline, normally ``with_label=False``.
         check_bands: Load one sample of each domain at build time and require equal band counts.
         lazy_init: Defer the checks (and the inner datasets' ``full_init``) to :meth:`full_init`.
+        log_target_labels: Keep the target's labels as ``gt_log_seg`` for the training log (see above).
 
     Raises:
         ValueError: At build time, when the class lists or band counts differ or the target set is empty.
     """
 
     def __init__(self, source: Union[dict, Dataset], target: Union[dict, Dataset], check_bands: bool = True,
-                 lazy_init: bool = False) -> None:
+                 lazy_init: bool = False, log_target_labels: bool = False) -> None:
         self.source = _build(source)
         self.target = _build(target)
         self.check_bands = check_bands
+        self.log_target_labels = log_target_labels
         self._fully_initialized = False
-        self._warn_target_labels(target)
+        if not log_target_labels:
+            self._warn_target_labels(target)
         if not lazy_init:
             self.full_init()
 
@@ -110,7 +117,10 @@ class PairedDomainDataset(Dataset):
         tgt = self.target[self.get_target_index()]
         tgt_sample = tgt['data_samples']
         if 'gt_sem_seg' in tgt_sample:
+            labels = tgt_sample.gt_sem_seg
             del tgt_sample.gt_sem_seg
+            if self.log_target_labels:
+                tgt_sample.set_field(labels, TARGET_LOG_FIELD)
         return dict(inputs=dict(src=src['inputs'], tgt=tgt['inputs']),
                     data_samples=dict(src=src['data_samples'], tgt=tgt_sample))
 

@@ -27,19 +27,20 @@ def set_num_classes(node, n: int) -> None:
 
 def retarget(cfg: Config, *, source: PathLike, target: PathLike, num_classes: int, iters: int, seed: int,
              work_dir: PathLike, val_split: str = 'val', test_split: str = 'test', oracle: bool = False,
-             val_interval: Optional[int] = None) -> Config:
+             val_interval: Optional[int] = None, train_split: str = 'train') -> Config:
     """Point a source-only or UDA config at tiled manifests and set its schedule.
 
-    Source-only configs train on ``source`` (on ``target``'s labels when ``oracle``); UDA configs (a paired train
-    dataset with ``source``/``target``) train on all ``source`` chips and all ``target`` chips without labels.
-    Validation and test read the target's ``val_split`` / ``test_split``.
+    Source-only configs train on ``source``'s ``train_split`` (on ``target``'s, with its labels, when ``oracle``);
+    UDA configs (a paired train dataset with ``source``/``target``) train on both manifests' ``train_split`` chips,
+    the target's without labels. Validation and test read the target's ``val_split`` / ``test_split``, which
+    training never sees.
     """
     train = cfg.train_dataloader.dataset
     if 'source' in train:
-        point(train.source, source, None)
-        point(train.target, target, None, with_label=False)
+        point(train.source, source, train_split)
+        point(train.target, target, train_split, with_label=False)
     else:
-        point(train, target if oracle else source, None)
+        point(train, target if oracle else source, train_split)
     point(cfg.val_dataloader.dataset, target, val_split)
     point(cfg.test_dataloader.dataset, target, test_split)
     set_num_classes(cfg.model, num_classes)
@@ -57,9 +58,11 @@ def retarget(cfg: Config, *, source: PathLike, target: PathLike, num_classes: in
 def log_target_labels(cfg: Config) -> Config:
     """Load the target's labels in a UDA config's training batches so pseudo-label accuracy can be logged.
 
-    For benchmarks on labelled targets only: the segmentors log ``seg.tgt.pseudo_acc_gt`` from them and use them in no
-    loss (``tests/test_models/test_target_labels.py`` checks that losses and gradients do not change with them).
+    For benchmarks on labelled targets only: the paired dataset hands them over as ``gt_log_seg``, the segmentors log
+    ``seg.tgt.pseudo_acc_gt`` from them and no loss reads them (``tests/test_models/test_segmentors/
+    test_target_labels.py`` checks that losses and weights do not change with them).
     """
+    cfg.train_dataloader.dataset.log_target_labels = True
     target = cfg.train_dataloader.dataset.target
     target.with_label = True
     pipeline = target.pipeline

@@ -78,6 +78,18 @@ class TestPairedDomainDataset:
         assert ds.target[0]['data_samples'].gt_sem_seg is not None  # the target dataset has labels ...
         for i in range(len(ds)):
             assert 'gt_sem_seg' not in ds[i]['data_samples']['tgt']  # ... the pairs never carry them
+            assert 'gt_log_seg' not in ds[i]['data_samples']['tgt']
+
+    def test_target_labels_kept_for_the_log_only_on_request(self, domains):
+        init_default_scope('mmseg')
+        ds = DATASETS.build(dict(paired_cfg(*domains, tgt_pipeline=PIPELINE, with_label=True),
+                                 log_target_labels=True))
+        for i in range(len(ds)):
+            sample = ds[i]['data_samples']['tgt']
+            assert 'gt_sem_seg' not in sample  # never under the name the losses read
+            target_item = next(ds.target[j] for j in range(len(ds.target))
+                               if ds.target[j]['data_samples'].img_path == sample.img_path)
+            assert torch.equal(sample.gt_log_seg.data, target_item['data_samples'].gt_sem_seg.data)
 
     def test_random_target_covers_all(self, domains):
         init_default_scope('mmseg')

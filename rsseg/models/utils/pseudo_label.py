@@ -95,18 +95,16 @@ def make_pseudo_labels(probs: Tensor, threshold: float = 0.975, rare_threshold: 
 
 @torch.no_grad()
 def ground_truth_agreement(labels: Tensor, data_samples: Sequence, ignore_index: int = 255) -> Optional[Tensor]:
-    """Percentage of target pixels whose pseudo-label equals the sample's ``gt_sem_seg``, for the training log only.
+    """Percentage of target pixels whose pseudo-label equals the sample's logged ground truth, for the log only.
 
-    Benchmarks with labelled targets load them (``rsseg.utils.experiment.log_target_labels``) to watch pseudo-label
-    quality; the value is detached and its name has no ``loss`` in it, so it never enters a loss. None when any
-    sample carries no ground truth (the normal UDA case).
+    Benchmarks on labelled targets keep the target's labels in the field ``gt_log_seg``
+    (``PairedDomainDataset(log_target_labels=True)``), which no loss reads; the value returned is detached and its
+    name has no ``loss`` in it. None when any sample carries no such labels (the normal UDA case).
     """
-    if not data_samples or any('gt_sem_seg' not in s for s in data_samples):
+    from rsseg.datasets.paired_domain_dataset import TARGET_LOG_FIELD
+    if not data_samples or any(TARGET_LOG_FIELD not in s for s in data_samples):
         return None
-    gt = torch.stack([s.gt_sem_seg.data.reshape(s.gt_sem_seg.data.shape[-2:]) for s in data_samples])
+    gt = torch.stack([s.get(TARGET_LOG_FIELD).data.reshape(labels.shape[-2:]) for s in data_samples])
     gt = gt.to(labels.device).long()
-    if gt.shape != labels.shape:
-        raise ValueError(f'target ground truth {tuple(gt.shape)} does not match the pseudo-labels '
-                         f'{tuple(labels.shape)}')
     valid = (gt != ignore_index) & (labels != ignore_index)
     return ((labels == gt) & valid).sum().float() * 100.0 / valid.sum().clamp(min=1)
