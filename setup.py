@@ -30,6 +30,7 @@ setup(
         'console_scripts': [
             'rsseg-train=tools.train:cli',
             'rsseg-test=tools.test:cli',
+            'rsseg-pretrain=tools.pretrain:cli',
             'rsseg-tile=data_prep.tile_scenes:cli',
             'rsseg-infer=tools.infer:cli',
             'rsseg-convert-masks=data_prep.convert_color_masks:cli',

@@ -40,9 +40,7 @@ def test_chips(manifest: Path, limit: int) -> List[Tuple[str, np.ndarray, np.nda
             with rasterio.open(manifest_path(manifest, chip.img)) as img, \
                     rasterio.open(manifest_path(manifest, chip.ann)) as ann:
                 chips.append((Path(chip.img).stem, img.read(), ann.read(1)))
-    def shown(chip: Tuple[str, np.ndarray, np.ndarray]) -> int:
-        return len(np.unique(chip[2][chip[2] != 255]))
-    return sorted(chips, key=lambda c: (-shown(c), c[0]))[:limit]
+    return sorted(chips, key=lambda c: (-len(np.unique(c[2][c[2] != 255])), c[0]))[:limit]
 
 
 def draw_predictions(report: dict, runs: Path, out: Path, limit: int = 4) -> None:

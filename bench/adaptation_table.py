@@ -45,8 +45,15 @@ METHODS = {
     'stdaseg': 'configs/stdaseg/*tiny*.py',
     'oracle': 'configs/source_only/*tiny*.py',
 }
-UDA = ('adaptseg', 'dacs', 'stdaseg')
-PSEUDO = ('dacs', 'stdaseg')
+# ST-DASegNet ablations (run on request: --methods stdaseg-no-st,...): the stdaseg config with one part switched off.
+ABLATIONS = {
+    'stdaseg-no-st': dict(pseudo_loss=dict(loss_weight=0.0)),  # adversarial terms + DDM, no self-training
+    'stdaseg-no-adv': dict(gan_loss=dict(loss_weight=0.0)),  # self-training + DDM, no adversarial terms
+    'stdaseg-no-ddm': dict(neck=dict(distinct_stages=(), universal_stages=())),  # DDM off: both students plain
+}
+ALL_METHODS = [*METHODS, *ABLATIONS]
+UDA = ('adaptseg', 'dacs', 'stdaseg', *ABLATIONS)
+PSEUDO = ('dacs', 'stdaseg', 'stdaseg-no-adv', 'stdaseg-no-ddm', 'stdaseg-no-st')
 INITS = {'random': None, 'efficientnet-lite0': 'packaged://efficientnet-lite0'}
 ACTIVE_R = 0.05
 # EfficientNet-Lite0 stages 1-4: 24, 40, 80, 112 channels at strides 4, 8, 16, 16. Stopping at stride 16 leaves
@@ -92,6 +99,7 @@ def efficientnet_lite(cfg, method: str, init: str) -> None:
         model.backbone_t = dict(backbone)
         model.neck.update(in_channels=STAGES)
         universal = max(STAGES[-1] // model.neck.get('reduction', 8), model.neck.get('min_channels', 8))
+        universal *= bool(model.neck.get('universal_stages', (-1, )))  # DDM off: the decoders read the stage alone
         for key in ('decode_head_s', 'decode_head_t'):
             model[key].update(head, in_channels=STAGES[-1] + universal)
         for key in ('discriminator_s', 'discriminator_t'):
@@ -120,12 +128,15 @@ def build_config(method: str, setting: Setting, seed: int, iters: int, init: str
     from mmengine.config import Config
 
     from rsseg.utils.experiment import log_target_labels, retarget
-    cfg = Config.fromfile(sorted(glob.glob(str(REPO / METHODS[method])))[0])
+    base = 'stdaseg' if method in ABLATIONS else method
+    cfg = Config.fromfile(sorted(glob.glob(str(REPO / METHODS[base])))[0])
     retarget(cfg, source=setting.source, target=setting.target, num_classes=len(setting.classes), iters=iters,
              seed=seed, work_dir=work, val_split='test', oracle=method == 'oracle', val_interval=10 * iters)
     # Scored with the final checkpoint (no selection); source-only also keeps the UDA methods' warm start.
     cfg.default_hooks.checkpoint.update(interval=save_every, save_best=None)
-    efficientnet_lite(cfg, method, init)
+    if method in ABLATIONS:
+        cfg.merge_from_dict(dict(model=ABLATIONS[method]))
+    efficientnet_lite(cfg, base, init)
     if method in UDA:
         continue_schedule(cfg, warm_iters, warm_iters + iters)
         log_target_labels(cfg)
@@ -259,8 +270,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--settings', type=comma_list(list(SETTINGS)), default=list(SETTINGS),
                         help=f'comma-separated settings ({", ".join(SETTINGS)}; default all)')
     parser.add_argument('--seeds', type=seed_list, default=[0, 1, 2], help='comma-separated seeds (default 0,1,2)')
-    parser.add_argument('--methods', type=comma_list(list(METHODS)), default=list(METHODS),
-                        help=f'comma-separated methods ({", ".join(METHODS)}; default all)')
+    parser.add_argument('--methods', type=comma_list(ALL_METHODS), default=list(METHODS),
+                        help=f'comma-separated methods ({", ".join(ALL_METHODS)}; default: all but the ablations)')
     parser.add_argument('--init', choices=list(INITS), default='random', help='backbone start (default random)')
     parser.add_argument('--iters', type=int, default=300, help='iterations per method (default 300)')
     parser.add_argument('--warm-iters', type=int, default=150,
@@ -284,7 +295,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     methods = list(args.methods)
     if any(m in UDA for m in methods) and 'source-only' not in methods:
         methods.insert(0, 'source-only')  # the UDA methods' warm start
-    methods.sort(key=list(METHODS).index)
+    methods.sort(key=ALL_METHODS.index)
     args.out.mkdir(parents=True, exist_ok=True)
     command = shlex.join(['.venv/bin/python', 'bench/adaptation_table.py', *argv])
     settings = {name: SETTINGS[name](args.work_dir / 'prepared') for name in args.settings}

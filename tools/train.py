@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction
 
 from rsseg.utils.cli import run_cli
 from rsseg.utils.config_checks import check_before_training
-from rsseg.utils.pretrained import drop_pretrained
+from rsseg.utils.pretrained import check_start_fits, drop_pretrained
 from rsseg.utils.runner import (build_runner, check_start_checkpoint, load_config, setup_cpu_distributed,
                                 start_checkpoint)
 from rsseg.utils.warm_start import write_warm_start
@@ -66,6 +66,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     check_before_training(cfg, args.config)
     setup_cpu_distributed(cfg)
     runner = build_runner(cfg)
+    check_start_fits(runner.model, args.config)
     if args.warm_start and not cfg.resume:
         cfg.load_from, report = write_warm_start(runner.model, args.warm_start, cfg.work_dir)
         runner._load_from = cfg.load_from  # mmengine reads load_from once, when the runner is built

@@ -8,8 +8,9 @@ from .discriminators import AdaptSegDiscriminator
 from .losses import GANLoss, PseudoLabelCELoss
 from .necks import DomainDisentangleNeck
 from .segmentors import STDASegmentor
+from .ssl import DenseCL, DenseCLNeck
 
 __all__ = [
     'PairedSegDataPreProcessor', 'AdaptSegDiscriminator', 'GANLoss', 'PseudoLabelCELoss', 'DomainDisentangleNeck',
-    'STDASegmentor', 'EfficientNetLite', 'ResNetCIFAR'
+    'STDASegmentor', 'EfficientNetLite', 'ResNetCIFAR', 'DenseCL', 'DenseCLNeck'
 ]

@@ -10,7 +10,7 @@ from mmengine.config import Config
 from rsseg.datasets.manifest import Manifest
 
 from .config_tree import walk_dicts
-from .pretrained import fetch_pretrained, pretrained_refs
+from .pretrained import check_start_bands, fetch_pretrained, pretrained_refs
 
 
 def model_num_classes(cfg: Config) -> List[int]:
@@ -54,6 +54,7 @@ def check_pretrained(cfg: Config, path: str) -> None:
             fetch_pretrained(checkpoint)
         except FileNotFoundError as exc:
             raise FileNotFoundError(f'{path}: {key}: {exc}') from None
+    check_start_bands(cfg.model.to_dict(), path)
 
 
 def check_manifests(cfg: Config, path: str) -> None:

@@ -110,3 +110,61 @@ def drop_pretrained(node: Any) -> List[str]:
             d['init_cfg'] = None if isinstance(init, dict) else [i for i in init if i not in starts]
             cleared.append(f'{key}.init_cfg')
     return cleared
+
+
+def _starts(init_cfg: Any) -> List[dict]:
+    """The ``Pretrained`` entries of an ``init_cfg`` (a dict or a list of them)."""
+    items = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return [i for i in items if isinstance(i, dict) and i.get('type') == 'Pretrained' and i.get('checkpoint')]
+
+
+def _local_start(checkpoint: str) -> Optional[str]:
+    """The file of a start the user made (not a download, not a packaged start), when it exists."""
+    if is_remote(checkpoint) or checkpoint.startswith(PACKAGED_PREFIX):
+        return None
+    path = osp.expanduser(checkpoint)
+    return path if osp.isfile(path) else None
+
+
+def check_start_bands(model_cfg: dict, config: str) -> None:
+    """Refuse a start written by ``tools/pretrain.py`` (its meta records ``bands``) for a backbone taking another
+    band count, before anything is built."""
+    for key, node in walk_dicts(model_cfg, 'model'):
+        for start in _starts(node.get('init_cfg')):
+            path = _local_start(start['checkpoint'])
+            if path is None:
+                continue
+            ckpt = safe_torch_load(path, map_location='cpu')
+            bands = (ckpt.get('meta') or {}).get('bands') if isinstance(ckpt, dict) else None
+            takes = node.get('in_channels', 3)
+            if bands is not None and bands != takes:
+                raise ValueError(f'{config}: {key}.init_cfg: {start["checkpoint"]} was pretrained on {bands}-band '
+                                 f'chips but {key} takes {takes} bands (in_channels); pretrain on chips of this '
+                                 'band set or change in_channels')
+
+
+def check_start_fits(model: torch.nn.Module, config: str) -> None:
+    """Refuse a local ``init_cfg`` start whose weights do not fit the module it starts (another architecture).
+
+    mmengine loads such starts non-strictly: a checkpoint of another backbone would train from random init after one
+    log line. A start fits when its tensors (after the init_cfg's ``prefix``) cover at least half of the module's and
+    none of the shared names has another shape.
+    """
+    from .checkpoint import checkpoint_state_dict
+    for name, module in model.named_modules():
+        for start in _starts(getattr(module, 'init_cfg', None)):
+            path = _local_start(start['checkpoint'])
+            if path is None:
+                continue
+            state = checkpoint_state_dict(path)
+            prefix = start.get('prefix')
+            if prefix:
+                state = {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}
+            own = module.state_dict()
+            shared = [k for k in own if k in state]
+            wrong = [k for k in shared if tuple(state[k].shape) != tuple(own[k].shape)]
+            if wrong or len(shared) < len(own) / 2:
+                detail = (f'{wrong[0]} is {tuple(state[wrong[0]].shape)} there, {tuple(own[wrong[0]].shape)} here'
+                          if wrong else f'it holds {len(shared)} of the {len(own)} tensors')
+                raise ValueError(f'{config}: {name or "model"}.init_cfg: {start["checkpoint"]} does not fit '
+                                 f'{type(module).__name__} ({detail}); is it a checkpoint of another architecture?')

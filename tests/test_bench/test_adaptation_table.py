@@ -106,7 +106,7 @@ def test_a_missing_weights_package_stops_before_any_run(tmp_path, monkeypatch):
         table.main(['--init', 'efficientnet-lite0', '--work-dir', str(tmp_path)])
 
 
-@pytest.mark.parametrize('method', list(table.METHODS))
+@pytest.mark.parametrize('method', table.ALL_METHODS)
 def test_benchmark_models_build_for_every_method(method, tmp_path):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
@@ -119,3 +119,10 @@ def test_benchmark_models_build_for_every_method(method, tmp_path):
     target = cfg.train_dataloader.dataset.get('target')
     if method in table.UDA:  # target labels loaded for the pseudo-label accuracy log
         assert target.with_label and any(t['type'] == 'LoadRasterAnnotation' for t in target.pipeline)
+        assert cfg.train_dataloader.dataset.log_target_labels
+    if method == 'stdaseg-no-st':
+        assert model.pseudo_loss['s'].loss_weight == 0.0
+    if method == 'stdaseg-no-adv':
+        assert model.gan_loss.loss_weight == 0.0
+    if method == 'stdaseg-no-ddm':
+        assert not list(model.neck.parameters()) and model.decode_head_s.in_channels == table.STAGES[-1]

@@ -17,7 +17,8 @@ from tests.data.downloads import write_loveda, write_potsdam, write_vaihingen
 
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if '_base_' not in p.parts)
 FULL = [p for p in CONFIGS if '40k' in p.name]
-TINY = [p for p in CONFIGS if p not in FULL]
+SSL = [p for p in CONFIGS if 'ssl' in p.parts]  # pretraining configs: tools/pretrain.py, no evaluation
+TINY = [p for p in CONFIGS if p not in FULL and p not in SSL]
 # One full config per method and backbone, spread over the five pairs, trains in every run of the suite (about 15 min
 # on 2 cores); the other full configs are marked `paper` and run with `pytest -m paper tests/test_configs` (about 1 h
 # on 2 cores: a DeepLabV3+ ST-DASegNet config alone takes ~4.5 min, its step costs ~8 TFLOP).
@@ -123,6 +124,16 @@ def test_full_config_trains_and_scores_on_its_dataset(config, paper_data, tmp_pa
     assert 0.0 <= metrics['mIoU'] <= 100.0 and 'aAcc' in metrics
     assert any(k.startswith('IoU.') for k in metrics)
     shutil.rmtree(tmp_path / 'work')  # checkpoints of the big models are GBs
+
+
+@pytest.mark.parametrize('config', SSL, ids=_ids(SSL))
+def test_pretraining_config_trains_on_the_bundled_example(config, tmp_path):
+    work = tmp_path / 'work'
+    done = run_tool(REPO / 'tools' / 'pretrain.py', config, '--work-dir', work, '--cfg-options',
+                    'train_cfg.max_iters=2', 'train_dataloader.num_workers=0',
+                    'train_dataloader.persistent_workers=False', cwd=REPO, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (work / 'backbone.pth').is_file() and (work / 'iter_2.pth').is_file()
 
 
 @pytest.mark.parametrize('config', TINY, ids=_ids(TINY))

@@ -1,5 +1,6 @@
 """Training hooks."""
+from .backbone_export_hook import BackboneExportHook
 from .ema_teacher_hook import EMATeacherHook
 from .raster_visualization_hook import RasterVisualizationHook
 
-__all__ = ['EMATeacherHook', 'RasterVisualizationHook']
+__all__ = ['BackboneExportHook', 'EMATeacherHook', 'RasterVisualizationHook']

@@ -1,0 +1,4 @@
+"""Self-supervised pretraining models (a backbone trained on unlabelled chips)."""
+from .densecl import DenseCL, DenseCLNeck
+
+__all__ = ['DenseCL', 'DenseCLNeck']
