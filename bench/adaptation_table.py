@@ -54,7 +54,10 @@ ABLATIONS = {
 ALL_METHODS = [*METHODS, *ABLATIONS]
 UDA = ('adaptseg', 'dacs', 'stdaseg', *ABLATIONS)
 PSEUDO = ('dacs', 'stdaseg', 'stdaseg-no-adv', 'stdaseg-no-ddm', 'stdaseg-no-st')
-INITS = {'random': None, 'efficientnet-lite0': 'packaged://efficientnet-lite0'}
+# Backbone starts: random init, the packaged ImageNet weights, or DenseCL pretrained here on the setting's own
+# unlabelled training chips (source and target train splits; tools/pretrain.py, --ssl-iters steps).
+INITS = {'random': None, 'efficientnet-lite0': 'packaged://efficientnet-lite0', 'densecl': 'densecl'}
+SSL_CONFIG = REPO / 'configs' / 'ssl' / 'densecl_efficientnet-lite0_1xb8-200i_dubai-demo-128x128.py'
 ACTIVE_R = 0.05
 # EfficientNet-Lite0 stages 1-4: 24, 40, 80, 112 channels at strides 4, 8, 16, 16. Stopping at stride 16 leaves
 # ST-DASegNet's discriminators an 8×8 map of a 128² crop (the stride-32 stages give 4×4, too small for them).
@@ -85,15 +88,52 @@ def seed_list(text: str) -> List[int]:
         raise argparse.ArgumentTypeError(f'seeds must be comma-separated integers, got {text!r}') from None
 
 
-def efficientnet_lite(cfg, method: str, init: str) -> None:
+def pretrain_densecl(setting: Setting, args: argparse.Namespace) -> dict:
+    """DenseCL on the setting's source + target *train* chips (labels never read): the ``densecl`` start."""
+    from mmengine.config import Config
+    work = args.work_dir / setting.name / 'densecl' / 'pretrain'
+    start = work / 'backbone.pth'
+    record = work / 'pretraining.json'
+    if not record.is_file():
+        cfg = Config.fromfile(str(SSL_CONFIG))
+        cfg.train_dataloader.dataset.update(manifests=[str(setting.source), str(setting.target)], split='train')
+        cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+        cfg.model.backbone = dict(type='EfficientNetLite', out_indices=OUT_INDICES, norm_cfg=BACKBONE_NORM)
+        cfg.train_cfg.max_iters = args.ssl_iters
+        cfg.param_scheduler[0].update(T_max=args.ssl_iters, end=args.ssl_iters)
+        cfg.default_hooks.checkpoint.interval = args.ssl_iters
+        work.mkdir(parents=True, exist_ok=True)
+        cfg.dump(str(work / 'config.py'))
+        started = time.time()
+        with open(work / 'run.log', 'a') as log:
+            proc = subprocess.run([sys.executable, 'tools/pretrain.py', str(work / 'config.py'), '--work-dir',
+                                   str(work)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        if proc.returncode:
+            raise RuntimeError(f'DenseCL pretraining on {setting.name} failed: see {work / "run.log"}')
+        record.write_text(json.dumps(dict(iterations=args.ssl_iters, seconds=round(time.time() - started, 1))))
+    from rsseg.utils.checkpoint import safe_torch_load
+    meta = safe_torch_load(str(start))['meta']
+    return dict(checkpoint=str(start), mean=meta['mean'], std=meta['std'], **json.loads(record.read_text()))
+
+
+def backbone_start(init: str, setting: Setting, args: argparse.Namespace) -> dict:
+    """Checkpoint (None: random init) and the input mean/std it was trained with."""
+    if init == 'densecl':
+        return pretrain_densecl(setting, args)
+    # the packaged weights' input scaling, kept for random init
+    return dict(checkpoint=INITS[init], mean=[0.498] * 3, std=[0.502] * 3)
+
+
+def efficientnet_lite(cfg, method: str, start: dict) -> None:
     """Swap the tiny configs' slim ResNet-18 for EfficientNet-Lite0 and size the heads, DDM and discriminators."""
-    checkpoint = INITS[init]
-    backbone = dict(type='EfficientNetLite', out_indices=OUT_INDICES, norm_cfg=BACKBONE_NORM, init_cfg=checkpoint and dict(type='Pretrained', checkpoint=checkpoint))
+    checkpoint = start['checkpoint']
+    backbone = dict(type='EfficientNetLite', out_indices=OUT_INDICES, norm_cfg=BACKBONE_NORM,
+                    init_cfg=checkpoint and dict(type='Pretrained', checkpoint=checkpoint))
     head = dict(in_channels=STAGES[-1], c1_in_channels=STAGES[0], channels=64, c1_channels=16)
     model = cfg.model
     pre = model.data_preprocessor
     for node in (pre.source, pre.target) if 'source' in pre else (pre, ):
-        node.update(mean=[0.498] * 3, std=[0.502] * 3)  # the packaged weights' input scaling, kept for random init
+        node.update(mean=list(start['mean']), std=list(start['std']))
     if method == 'stdaseg':
         model.backbone_s = dict(backbone)
         model.backbone_t = dict(backbone)
@@ -122,7 +162,7 @@ def continue_schedule(cfg, done: int, total: int) -> None:
             cfg.optim_wrapper[key].optimizer.lr *= factor
 
 
-def build_config(method: str, setting: Setting, seed: int, iters: int, init: str, work: Path, save_every: int,
+def build_config(method: str, setting: Setting, seed: int, iters: int, start: dict, work: Path, save_every: int,
                  warm_iters: int = 0):
     """The method's tiny config aimed at the setting, with the benchmark's model, schedule and logging."""
     from mmengine.config import Config
@@ -136,7 +176,7 @@ def build_config(method: str, setting: Setting, seed: int, iters: int, init: str
     cfg.default_hooks.checkpoint.update(interval=save_every, save_best=None)
     if method in ABLATIONS:
         cfg.merge_from_dict(dict(model=ABLATIONS[method]))
-    efficientnet_lite(cfg, base, init)
+    efficientnet_lite(cfg, base, start)
     if method in UDA:
         continue_schedule(cfg, warm_iters, warm_iters + iters)
         log_target_labels(cfg)
@@ -172,7 +212,8 @@ def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, 
     work.mkdir(parents=True, exist_ok=True)
     config = work / 'config.py'
     save_every = math.gcd(args.warm_iters, iters) if method == 'source-only' else iters
-    build_config(method, setting, seed, iters, args.init, work, save_every, args.warm_iters).dump(str(config))
+    start = backbone_start(args.init, setting, args)
+    build_config(method, setting, seed, iters, start, work, save_every, args.warm_iters).dump(str(config))
     train = [sys.executable, 'tools/train.py', config, '--work-dir', work]
     if uda:
         warm = work_root / setting.name / args.init / 'source-only' / f'seed{seed}' / f'iter_{args.warm_iters}.pth'
@@ -256,7 +297,10 @@ def write_report(setting: Setting, runs: List[dict], args: argparse.Namespace, m
                  command: str) -> dict:
     """Write ``adaptation_<setting>[_<init>].json`` and ``.md`` (complete or not at all)."""
     from rsseg.geo.files import write_json
-    report = dict(setting=setting.name, shift=setting.shift, target_manifest=str(setting.target), majority_class_miou=round(majority, 2),
+    pretraining = backbone_start(args.init, setting, args) if args.init == 'densecl' else None
+    report = dict(setting=setting.name, shift=setting.shift, target_manifest=str(setting.target),
+                  pretraining=pretraining and dict(method='DenseCL', iterations=pretraining['iterations'],
+                                                   seconds=pretraining['seconds']), majority_class_miou=round(majority, 2),
                   command=command, machine=machine(), commit=commit(), init=args.init, iterations=args.iters,
                   warm_iterations=args.warm_iters, classes=setting.classes, runs=runs)
     stem = args.out / (f'adaptation_{setting.name}' + ('' if args.init == 'random' else f'_{args.init}'))
@@ -273,6 +317,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--methods', type=comma_list(ALL_METHODS), default=list(METHODS),
                         help=f'comma-separated methods ({", ".join(ALL_METHODS)}; default: all but the ablations)')
     parser.add_argument('--init', choices=list(INITS), default='random', help='backbone start (default random)')
+    parser.add_argument('--ssl-iters', type=int, default=200,
+                        help='DenseCL pretraining steps of --init densecl (default 200)')
     parser.add_argument('--iters', type=int, default=300, help='iterations per method (default 300)')
     parser.add_argument('--warm-iters', type=int, default=150,
                         help='source-only iterations UDA methods start from (default 150)')
@@ -289,7 +335,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if not SHARED.is_dir():
         raise FileNotFoundError(f'real data folder {SHARED} (../shared/data) is absent')
-    if INITS[args.init]:
+    if args.init == 'efficientnet-lite0':
         from rsseg.utils.packaged_weights import packaged_checkpoint
         packaged_checkpoint(INITS[args.init])  # an absent weights package stops here, with the install command
     methods = list(args.methods)

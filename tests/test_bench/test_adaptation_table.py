@@ -111,7 +111,7 @@ def test_benchmark_models_build_for_every_method(method, tmp_path):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
     setting = settings.Setting('s', tmp_path / 'src.json', tmp_path / 'tgt.json', ['a', 'b', 'c'], 'none')
-    cfg = table.build_config(method, setting, 0, 10, 'random', tmp_path, 5)
+    cfg = table.build_config(method, setting, 0, 10, table.backbone_start('random', setting, None), tmp_path, 5)
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)  # ST-DASegNet checks its DDM, heads and discriminators against the backbone
     assert model.decode_head.num_classes == 3
@@ -126,3 +126,12 @@ def test_benchmark_models_build_for_every_method(method, tmp_path):
         assert model.gan_loss.loss_weight == 0.0
     if method == 'stdaseg-no-ddm':
         assert not list(model.neck.parameters()) and model.decode_head_s.in_channels == table.STAGES[-1]
+
+
+def test_a_pretrained_start_reaches_every_backbone_with_its_input_scaling(tmp_path):
+    setting = settings.Setting('s', tmp_path / 'src.json', tmp_path / 'tgt.json', ['a', 'b'], 'none')
+    start = dict(checkpoint='/starts/backbone.pth', mean=[0.5] * 3, std=[0.25] * 3)
+    cfg = table.build_config('stdaseg', setting, 0, 10, start, tmp_path, 5)
+    for key in ('backbone_s', 'backbone_t'):
+        assert cfg.model[key].init_cfg == dict(type='Pretrained', checkpoint='/starts/backbone.pth')
+    assert cfg.model.data_preprocessor.source.std == cfg.model.data_preprocessor.target.std == [0.25] * 3
