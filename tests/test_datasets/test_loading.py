@@ -58,3 +58,15 @@ def test_rsalbu_keeps_all_bands_and_moves_mask() -> None:
     np.testing.assert_array_equal(out['gt_seg_map'], seg[:, ::-1])
     crop = RSAlbu([dict(type='RandomCrop', height=16, width=20, p=1.0)])(dict(img=img, gt_seg_map=seg))
     assert crop['img_shape'] == (16, 20) and crop['gt_seg_map'].shape == (16, 20)
+
+
+def test_rsalbu_follows_the_global_seed():
+    """albumentations 2 seeds its own generators from OS entropy; RSAlbu reseeds them from numpy's RNG."""
+    aug = RSAlbu([dict(type='RandomBrightnessContrast', p=1.0), dict(type='RandomResizedCrop', size=(8, 8))])
+    image = np.random.default_rng(0).random((16, 16, 5), dtype=np.float32)
+
+    def run(seed: int) -> np.ndarray:
+        np.random.seed(seed)
+        return aug.transform(dict(img=image.copy()))['img']
+    assert np.array_equal(run(0), run(0))
+    assert not np.array_equal(run(0), run(1))

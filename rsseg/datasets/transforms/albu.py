@@ -2,7 +2,8 @@
 
 mmseg's ``Albu`` converts BGR↔RGB (dropping a 4th band) and fails beyond 4 bands; this wrapper hands the float32
 [0, 1] image from :class:`LoadRasterImage` and its label mask to an ``albumentations.Compose`` unchanged in band order,
-and keeps ``img_shape`` in step with geometric transforms.
+and keeps ``img_shape`` in step with geometric transforms. Its random draws follow numpy's global RNG, so runs with
+``randomness=dict(seed=...)`` are reproducible.
 """
 import copy
 from typing import List
@@ -42,6 +43,9 @@ class RSAlbu(BaseTransform):
         self.aug = albumentations.Compose([build_albu(t) for t in transforms])
 
     def transform(self, results: dict) -> dict:
+        # albumentations 2 draws from its own generators, seeded from OS entropy: reseed them from numpy's global
+        # RNG (seeded by mmengine per run and per data worker) so a seeded run augments the same way every time.
+        self.aug.set_random_seed(int(np.random.randint(2**31)))
         kwargs = dict(image=results['img'])
         if 'gt_seg_map' in results:
             kwargs['mask'] = results['gt_seg_map']
