@@ -1,5 +1,6 @@
-"""Runner plumbing shared by the train/test tools: config loading with clear errors, CPU distributed setup, and the
-check that a checkpoint training starts from fits the model."""
+"""Runner plumbing shared by the train/test/pretrain tools: the common options, config loading with clear errors, CPU
+distributed setup, and the check that a checkpoint training starts from fits the model."""
+import argparse
 import os
 import os.path as osp
 import warnings
@@ -7,7 +8,7 @@ from typing import Optional
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
@@ -98,3 +99,48 @@ def check_start_checkpoint(runner: Runner, cfg: Config, config_path: str, partia
         hint = ('resuming needs a checkpoint of this very model' if cfg.get('resume') else
                 'pass --load-partial to start from the matching weights only')
         raise ValueError(f'{exc} ({hint})') from None
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """The options ``tools/train.py`` and ``tools/pretrain.py`` share: config, work dir, resume, AMP, overrides,
+    launcher. ``what`` names the config in the help (``'training'``...)."""
+    parser.add_argument('config', help=f'{what} config file')
+    parser.add_argument('--work-dir', help='where to save logs and checkpoints (default: work_dirs/<config stem>)')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+                        help='resume from CKPT, or from the latest checkpoint in the work dir when no path is given')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
+                        help='autocast dtype of --amp (bfloat16 needs no loss scaling; Ampere and newer GPUs)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config settings, e.g. train_cfg.max_iters=10')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher (use tools/dist_train.sh for torchrun)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+
+
+def apply_run_arguments(cfg: Config, args: argparse.Namespace) -> None:
+    """Launcher, work dir (default ``work_dirs/<config stem>``), AMP and resume from :func:`add_run_arguments`."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        enable_amp(cfg, args.amp_dtype)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+
+
+def enable_amp(cfg: Config, dtype: str = 'float16') -> None:
+    """Switch the optimizer wrapper(s) to ``AmpOptimWrapper`` autocasting to ``dtype``; multi-optimizer configs switch
+    each one (with its own dynamic loss scaler)."""
+    wrappers = [cfg.optim_wrapper]
+    if 'constructor' in cfg.optim_wrapper and 'optimizer' not in cfg.optim_wrapper:
+        wrappers = [v for v in cfg.optim_wrapper.values() if isinstance(v, dict) and 'optimizer' in v]
+    for wrapper in wrappers:
+        if wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            continue
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.dtype = dtype
+        wrapper.setdefault('loss_scale', 'dynamic')
