@@ -104,7 +104,11 @@ def ground_truth_agreement(labels: Tensor, data_samples: Sequence, ignore_index:
     from rsseg.datasets.paired_domain_dataset import TARGET_LOG_FIELD
     if not data_samples or any(TARGET_LOG_FIELD not in s for s in data_samples):
         return None
-    gt = torch.stack([s.get(TARGET_LOG_FIELD).data.reshape(labels.shape[-2:]) for s in data_samples])
-    gt = gt.to(labels.device).long()
+    # the preprocessor pads images (and pseudo-labels) right/bottom to the batch size; the logged labels are unpadded
+    gt = torch.full_like(labels, ignore_index)
+    for i, sample in enumerate(data_samples):
+        data = sample.get(TARGET_LOG_FIELD).data
+        h, w = data.shape[-2:]
+        gt[i, :h, :w] = data.reshape(h, w)[:labels.shape[-2], :labels.shape[-1]].to(labels.device).long()
     valid = (gt != ignore_index) & (labels != ignore_index)
     return ((labels == gt) & valid).sum().float() * 100.0 / valid.sum().clamp(min=1)

@@ -72,3 +72,14 @@ def test_ground_truth_agreement_counts_valid_pixels_only():
     # (0,0) agrees, (0,1) disagrees, (1,0) unlabelled, (1,1) padding: 1 of 2
     assert float(ground_truth_agreement(labels, [sample])) == pytest.approx(50.0)
     assert ground_truth_agreement(labels, [SegDataSample()]) is None
+
+
+def test_ground_truth_agreement_reads_unpadded_labels():
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    from rsseg.models.utils import ground_truth_agreement
+    labels = torch.tensor([[[0, 1, 255], [1, 1, 255]]])  # padded to width 3 by the preprocessor
+    sample = SegDataSample()
+    sample.set_field(PixelData(data=torch.tensor([[[0, 0], [1, 1]]])), TARGET_LOG_FIELD)  # 2×2, unpadded
+    assert float(ground_truth_agreement(labels, [sample])) == pytest.approx(75.0)
