@@ -34,7 +34,7 @@ NAMES = {'source-only': 'source-only', 'stdaseg': 'ST-DASegNet'}
 TARGET_SPLITS = {'image_part_006': 'val', 'image_part_007': 'val'}
 HELD_BACK = ('image_part_008', 'image_part_009')
 # Lines of the training log worth showing: iteration and validation records, checkpoints, errors.
-PROGRESS = re.compile(r'Iter\((train|val)\)|Saving checkpoint|error|Error')
+PROGRESS = re.compile(r'Iter\((train|val)\)|Saving checkpoint|^error:|Traceback|\w+Error: ')
 
 
 def step(title: str) -> None:
@@ -183,7 +183,8 @@ def self_training(out: Path) -> Dict[str, float]:
     summary = dict(steps=len(ratios), active=sum(r > 0 for r in ratios),
                    mean_r=sum(ratios) / len(ratios) if ratios else 0.0)
     print(f"ST-DASegNet self-training: r > 0 in {summary['active']} of {summary['steps']} logged steps "
-          f"(mean r {summary['mean_r']:.2f}; r = share of target pixels its teachers label with confidence >= 0.975)")
+          f"(mean r {summary['mean_r']:.2f}; r = share of target pixels its teachers label at or above the config's "
+          'pseudo_label.threshold)')
     return summary
 
 
