@@ -152,18 +152,26 @@ def efficientnet_lite(cfg, method: str, start: dict) -> None:
 SEGMENTOR_WRAPPERS = ('segmentor', 'backbone', 'decode_head')  # the student parts of the UDA optimizer configs
 
 
+def scale_student_lr(cfg, factor: float) -> None:
+    """Multiply the segmentation network's learning rates (every method's student wrappers, or the single
+    optimizer of source-only and the oracle); the discriminators keep theirs."""
+    wrappers = cfg.optim_wrapper
+    if 'optimizer' in wrappers:
+        wrappers.optimizer.lr *= factor
+    for key in SEGMENTOR_WRAPPERS:
+        if key in wrappers:
+            wrappers[key].optimizer.lr *= factor
+
+
 def continue_schedule(cfg, done: int, total: int) -> None:
     """Start the UDA phase's student learning rates where source-only's poly schedule is after ``done`` of
     ``total`` iterations (power 0.9), so warm start + UDA follow one schedule, like the source-only twin; the
     discriminators, trained from scratch, keep theirs."""
-    factor = (1 - done / total)**0.9
-    for key in SEGMENTOR_WRAPPERS:
-        if key in cfg.optim_wrapper:
-            cfg.optim_wrapper[key].optimizer.lr *= factor
+    scale_student_lr(cfg, (1 - done / total)**0.9)
 
 
 def build_config(method: str, setting: Setting, seed: int, iters: int, start: dict, work: Path, save_every: int,
-                 warm_iters: int = 0):
+                 warm_iters: int = 0, lr_scale: float = 1.0):
     """The method's tiny config aimed at the setting, with the benchmark's model, schedule and logging."""
     from mmengine.config import Config
 
@@ -177,6 +185,7 @@ def build_config(method: str, setting: Setting, seed: int, iters: int, start: di
     if method in ABLATIONS:
         cfg.merge_from_dict(dict(model=ABLATIONS[method]))
     efficientnet_lite(cfg, base, start)
+    scale_student_lr(cfg, lr_scale)
     if method in UDA:
         continue_schedule(cfg, warm_iters, warm_iters + iters)
         log_target_labels(cfg)
@@ -201,9 +210,18 @@ def r_active_share(records: List[dict]) -> Optional[float]:
     return round(sum(v > ACTIVE_R for v in values) / len(values), 3) if values else None
 
 
+def recipe(args: argparse.Namespace) -> str:
+    """The runs' folder name: the start, plus the schedule where it is not the default one."""
+    tag = args.init
+    if (args.iters, args.warm_iters) != (300, 150):
+        tag += f'_{args.iters}i-w{args.warm_iters}'
+    return tag + (f'_lr{args.lr_scale:g}x' if args.lr_scale != 1.0 else '')
+
+
 def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, work_root: Path) -> dict:
     """Train and test one (setting, method, seed); returns its JSON record (cached in ``result.json``)."""
-    work = work_root / setting.name / args.init / method / f'seed{seed}'
+    runs = work_root / setting.name / recipe(args)
+    work = runs / method / f'seed{seed}'
     result_file = work / 'result.json'
     if result_file.is_file():
         return json.loads(result_file.read_text())
@@ -213,10 +231,11 @@ def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, 
     config = work / 'config.py'
     save_every = math.gcd(args.warm_iters, iters) if method == 'source-only' else iters
     start = backbone_start(args.init, setting, args)
-    build_config(method, setting, seed, iters, start, work, save_every, args.warm_iters).dump(str(config))
+    build_config(method, setting, seed, iters, start, work, save_every, args.warm_iters,
+                 args.lr_scale).dump(str(config))
     train = [sys.executable, 'tools/train.py', config, '--work-dir', work]
     if uda:
-        warm = work_root / setting.name / args.init / 'source-only' / f'seed{seed}' / f'iter_{args.warm_iters}.pth'
+        warm = runs / 'source-only' / f'seed{seed}' / f'iter_{args.warm_iters}.pth'
         train += ['--warm-start', warm]
     test = [sys.executable, 'tools/test.py', config, work / f'iter_{iters}.pth', '--work-dir', work / 'test',
             '--out', work / 'pred']
@@ -231,6 +250,7 @@ def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, 
                   class_iou={c: metrics.get(f'IoU.{c}') for c in setting.classes},
                   r_active_share=r_active_share(scalars(work)) if method in PSEUDO else None,
                   iterations=args.iters, seconds=round(time.time() - started, 1), init=args.init,
+                  lr_scale=args.lr_scale,
                   warm_start=f'source-only seed {seed}, iteration {args.warm_iters}' if uda else None)
     result_file.write_text(json.dumps(record, indent=1))
     return record
@@ -302,8 +322,9 @@ def write_report(setting: Setting, runs: List[dict], args: argparse.Namespace, m
                   pretraining=pretraining and dict(method='DenseCL', iterations=pretraining['iterations'],
                                                    seconds=pretraining['seconds']), majority_class_miou=round(majority, 2),
                   command=command, machine=machine(), commit=commit(), init=args.init, iterations=args.iters,
-                  warm_iterations=args.warm_iters, classes=setting.classes, runs=runs)
-    stem = args.out / (f'adaptation_{setting.name}' + ('' if args.init == 'random' else f'_{args.init}'))
+                  warm_iterations=args.warm_iters, lr_scale=args.lr_scale, classes=setting.classes, runs=runs)
+    tag = recipe(args)
+    stem = args.out / (f'adaptation_{setting.name}' + ('' if tag == 'random' else f'_{tag}'))
     write_json(stem.with_suffix('.json'), report)
     stem.with_suffix('.md').write_text(markdown(report, setting.classes))
     return report
@@ -322,6 +343,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=300, help='iterations per method (default 300)')
     parser.add_argument('--warm-iters', type=int, default=150,
                         help='source-only iterations UDA methods start from (default 150)')
+    parser.add_argument('--lr-scale', type=float, default=1.0,
+                        help="factor on every method's segmentation-network learning rates (default 1)")
     parser.add_argument('--out', type=Path, default=REPO / 'bench' / 'results', help='results folder')
     parser.add_argument('--work-dir', type=Path, default=REPO / 'work_dirs' / 'adaptation', help='runs folder')
     args = parser.parse_args(argv)
@@ -358,7 +381,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             report = write_report(setting, runs, args, majority[name], command)
             print(markdown(report, setting.classes), flush=True)
             if args.init == 'random':
-                draw_figures(report, args.work_dir / name / args.init, args.out)
+                draw_figures(report, args.work_dir / name / recipe(args), args.out)
     return 0
 
 
