@@ -16,10 +16,10 @@ from typing import List, Optional, Sequence
 
 from tqdm import tqdm
 
-from rsseg.datasets.palette import Palette
-from rsseg.datasets.prepare import list_images, pair_by_stem
-from rsseg.geo.files import OutputLock, remove_stale_temps
+from rsseg.formats.files import OutputLock, remove_stale_temps
+from rsseg.formats.palette import Palette
 from rsseg.geo.labels import convert_color_mask, made_with
+from rsseg.geo.scenes import list_images, pair_by_stem
 from rsseg.utils.cli import run_cli
 
 

@@ -18,6 +18,8 @@ from typing import List, Optional, Sequence
 if __package__ in (None, ''):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rsseg.geo.cli_support import config_from_args, scenes_from_args  # noqa: E402
+from rsseg.geo.tiler import tile_scenes  # noqa: E402
 from rsseg.utils.cli import run_cli  # noqa: E402
 
 
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument('--compress', default='deflate', choices=('deflate', 'lzw', 'zstd', 'none'))
     lab = p.add_argument_group('labels and classes')
     lab.add_argument('--classes', help='class names, comma-separated (or a palette file)')
-    lab.add_argument('--palette', help='palette file (JSON/CSV, see rsseg.datasets.palette): class names and '
+    lab.add_argument('--palette', help='palette file (JSON/CSV, see rsseg.formats.palette): class names and '
                                        'colours; colour-coded (RGB or paletted) labels are mapped through it')
     lab.add_argument('--label-format', default='auto', choices=('auto', 'index', 'color'),
                      help='index: class raster; color: colour-coded mask (auto: color when --palette is given '
@@ -123,8 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the tiler; returns 0 on success, 1 when a scene failed (with ``--keep-going``)."""
     args = build_parser().parse_args(argv)
-    from rsseg.geo.cli_support import config_from_args, scenes_from_args
-    from rsseg.geo.tiler import tile_scenes
     _plain_warnings()
     scenes = scenes_from_args(args.images, args.labels, args.label_pattern, args.pairs)
     config = config_from_args(args, scenes)

@@ -1,16 +1,11 @@
 """rsseg: domain-adaptive remote-sensing segmentation for MMSegmentation 1.x.
 
-Importing the package registers every rsseg module into mmseg's registries (configs load it with
-``custom_imports = dict(imports=['rsseg'], allow_failed_imports=False)``) and installs the safe checkpoint loader
-(local files, downloads and packaged starts).
+Importing the package is light (no torch, mmengine, mmcv or mmseg), so the raster layer (:mod:`rsseg.geo`), the file
+formats (:mod:`rsseg.formats`) and the tiler run without the network stack. :mod:`rsseg.plugin` registers rsseg's
+modules into mmseg's registries and installs the safe checkpoint loader; configs load it with
+``custom_imports = dict(imports=['rsseg.plugin'], allow_failed_imports=False)``. The parts and what may import what:
+``docs/ARCHITECTURE.md``.
 """
-from .utils.checkpoint import install_safe_checkpoint_loading
-from .utils.pretrained import install_start_loaders
 from .version import __version__
-
-install_safe_checkpoint_loading()
-install_start_loaders()
-
-from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
 
 __all__ = ['__version__']

@@ -90,7 +90,7 @@ def folder_held():
     def hold(folder: Path) -> subprocess.Popen:
         code = textwrap.dedent(f'''
             import time
-            from rsseg.geo.files import OutputLock
+            from rsseg.formats.files import OutputLock
             with OutputLock({str(folder)!r}):
                 print('held', flush=True)
                 time.sleep(60)

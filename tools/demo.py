@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import rsseg.plugin  # noqa: E402,F401  (registers rsseg's modules; safe checkpoint loading)
+
 DEMO = REPO / 'demo' / 'dubai'
 CONFIGS = {'source-only': 'configs/source_only/*tiny*.py', 'stdaseg': 'configs/stdaseg/*tiny*.py'}
 NAMES = {'source-only': 'source-only', 'stdaseg': 'ST-DASegNet'}
@@ -88,7 +90,7 @@ def train(out: Path, manifests: Dict[str, Path], method: str, iters: int, save_e
     gets the progress lines only.
     """
     from rsseg.utils.experiment import retarget
-    from rsseg.utils.runner import load_config
+    from rsseg.apis.runner import load_config
     work = out / 'train' / method
     final = work / f'iter_{iters}.pth'
     if final.is_file():
@@ -158,8 +160,8 @@ def scores(maps: List[Path], labels: Path, classes: List[str]) -> Dict[str, Opti
 def evaluate(out: Path, maps: Dict[str, List[Path]], labels: Path) -> Dict[str, Dict[str, Optional[float]]]:
     """Print both models' per-class IoU on the held-back images side by side; writes ``target_iou.json``."""
     from prettytable import PrettyTable
-    from rsseg.datasets.palette import Palette
-    from rsseg.geo.files import write_json
+    from rsseg.formats.palette import Palette
+    from rsseg.formats.files import write_json
     classes = Palette.from_file(DEMO / 'palette.json').classes
     results = {method: scores(paths, labels, classes) for method, paths in maps.items()}
     table = PrettyTable(['IoU (%)', *(NAMES[m] for m in results)])

@@ -19,6 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import DictAction
 
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from rsseg.utils.cli import run_cli
 
 
@@ -141,7 +142,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     from rsseg.apis import ScenePredictor, collect_scenes
     from rsseg.apis.scene_predictor import ensure_writable
-    from rsseg.utils.runner import load_config
+    from rsseg.apis.runner import load_config
     scenes = collect_scenes(args.scenes)
     ensure_writable(args.out)
     cfg = load_config(args.config, args.cfg_options)

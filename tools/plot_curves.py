@@ -19,7 +19,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from rsseg.geo.files import atomic_output
+from rsseg.formats.files import atomic_output
 
 Series = Dict[str, Tuple[List[int], List[float]]]
 

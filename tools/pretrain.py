@@ -8,8 +8,9 @@ the result is ``WORK_DIR/backbone.pth``, which a segmentation config starts from
 import argparse
 from typing import Optional, Sequence
 
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
+from rsseg.apis.runner import add_run_arguments, apply_run_arguments, build_runner, load_config, setup_cpu_distributed
 from rsseg.utils.cli import run_cli
-from rsseg.utils.runner import add_run_arguments, apply_run_arguments, build_runner, load_config, setup_cpu_distributed
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -10,11 +10,12 @@ from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
 
-from rsseg.geo.files import write_json
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
+from rsseg.apis.runner import build_runner, load_config, setup_cpu_distributed
+from rsseg.formats.files import write_json
 from rsseg.utils.checkpoint import check_checkpoint_matches
 from rsseg.utils.cli import run_cli
 from rsseg.utils.config_checks import check_class_weights, check_manifests
-from rsseg.utils.runner import build_runner, load_config, setup_cpu_distributed
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

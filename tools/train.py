@@ -9,11 +9,12 @@ without CUDA, AMP for multi-optimizer (adversarial) configs, and one-line errors
 import argparse
 from typing import Optional, Sequence
 
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
+from rsseg.apis.runner import (add_run_arguments, apply_run_arguments, build_runner, check_start_checkpoint,
+                               load_config, setup_cpu_distributed, start_checkpoint)
 from rsseg.utils.cli import run_cli
 from rsseg.utils.config_checks import check_before_training
 from rsseg.utils.pretrained import check_start_fits, drop_pretrained
-from rsseg.utils.runner import (add_run_arguments, apply_run_arguments, build_runner, check_start_checkpoint,
-                                load_config, setup_cpu_distributed, start_checkpoint)
 from rsseg.utils.warm_start import write_warm_start
 
 

@@ -1,7 +1,7 @@
 # rsseg runtime: mmseg's defaults + the plugin import, CPU-friendly dist backend, per-class IoU/F1 evaluation.
 _base_ = ['mmseg::_base_/default_runtime.py']
 
-custom_imports = dict(imports=['rsseg'], allow_failed_imports=False)
+custom_imports = dict(imports=['rsseg.plugin'], allow_failed_imports=False)
 default_scope = 'mmseg'
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))

@@ -15,7 +15,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from rsseg.datasets.manifest import Manifest, manifest_path
+from rsseg.datasets.prepare import ensure_prepared
+from rsseg.formats.manifest import Manifest, manifest_path
 from rsseg.geo.normalization import NormStats
 
 
@@ -136,7 +137,6 @@ def resolve_settings(cfg: Config, config_path: Optional[Path], checkpoint_meta: 
         return InferSettings()
     path, prepare = found
     if not path.is_file() and prepare:
-        from rsseg.datasets.prepare import ensure_prepared
         ensure_prepared(str(path), dict(prepare))
     if not path.is_file():
         raise FileNotFoundError(f'the config\'s validation dataset names manifest {path} (the model\'s bands, GSD and '

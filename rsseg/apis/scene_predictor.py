@@ -31,17 +31,18 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
+from rsseg.apis.runner import load_config
+from rsseg.formats.errors import GeoError
+from rsseg.formats.files import OutputLock, atomic_output, file_sha256, remove_stale_temps, temp_path
 from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, spread_starts, window_weights
 from rsseg.geo.class_styles import class_sidecars, discard_class_sidecars, read_category_names, write_class_sidecars
 from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags
-from rsseg.geo.files import OutputLock, atomic_output, file_sha256, remove_stale_temps, temp_path
-from rsseg.geo.errors import GeoError
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
                              read_decimated, warp_to_scene, working_shape)
 from rsseg.geo.scenes import LIST_SUFFIXES, raster_files, read_list
 from rsseg.utils.checkpoint import check_state_dict
-from rsseg.utils.runner import load_config
 from rsseg.version import __version__
 from .infer_settings import resolve_settings
 
@@ -92,7 +93,6 @@ def load_model(config: Union[PathLike, Config], checkpoint: PathLike,
     Returns:
         ``(model in eval mode on device, config, checkpoint meta)``.
     """
-    import rsseg  # noqa: F401  (registers rsseg modules and the safe checkpoint loader)
     from mmengine.runner.checkpoint import _load_checkpoint
     from mmseg.apis import init_model
     if not isinstance(config, Config):
@@ -396,7 +396,7 @@ class ScenePredictor:
     def predict_scenes(self, scenes: Sequence[PathLike], out_dir: PathLike, **kwargs: Any) -> List[SceneResult]:
         """Predict several scenes; a failing scene (bad input, full disk) is logged and reported, the others go on.
 
-        Holds the output folder's :class:`~rsseg.geo.files.OutputLock` (one writer at a time, except the ranks of a
+        Holds the output folder's :class:`~rsseg.formats.files.OutputLock` (one writer at a time, except the ranks of a
         distributed job) and first removes the temporaries of dead runs. Keyword arguments go to
         :meth:`predict_scene`.
         """

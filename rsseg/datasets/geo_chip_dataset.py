@@ -5,7 +5,8 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .manifest import Manifest, manifest_path
+from rsseg.formats.manifest import Manifest, manifest_path
+
 from .prepare import ensure_prepared
 
 

@@ -8,9 +8,9 @@ from mmengine.logging import print_log
 from mmseg.registry import DATASETS
 from torch.utils.data import Dataset
 
+from rsseg.formats.sample_fields import TARGET_LOG_FIELD
+
 LABEL_LOADERS = ('LoadAnnotations', 'LoadRasterAnnotation', 'LoadSingleRSImageFromFile')
-# Target labels kept for the training log only (``log_target_labels``); no loss reads this field.
-TARGET_LOG_FIELD = 'gt_log_seg'
 
 
 def _build(cfg: Union[dict, Dataset]) -> Dataset:
@@ -34,8 +34,9 @@ class PairedDomainDataset(Dataset):
     'tgt': SegDataSample}}``; mmengine's ``pseudo_collate`` turns a list of them into the paired batch
     :class:`~rsseg.models.PairedSegDataPreProcessor` expects. The target sample never carries ``gt_sem_seg``: target
     labels, when the target dataset has them, are for evaluation only and are dropped here, or, with
-    ``log_target_labels``, moved to the field ``gt_log_seg`` (:data:`TARGET_LOG_FIELD`), which no loss reads: the
-    segmentors log their pseudo-labels' accuracy against it (benchmarks on labelled targets).
+    ``log_target_labels``, moved to the field ``gt_log_seg``
+    (:data:`~rsseg.formats.sample_fields.TARGET_LOG_FIELD`), which no loss reads: the segmentors log their
+    pseudo-labels' accuracy against it (benchmarks on labelled targets).
 
     The length is the source's (one epoch = every source sample once); the target index is drawn with torch's RNG,
     which the DataLoader seeds differently in every worker.

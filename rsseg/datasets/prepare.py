@@ -6,15 +6,16 @@ named preparer builds it under a file lock (dataloader workers and distributed r
 import fcntl
 import fnmatch
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 from mmengine.logging import print_log
 
-from .manifest import ChipRecord, Manifest
-from .palette import Palette
+from rsseg.formats.manifest import ChipRecord, Manifest
+from rsseg.formats.palette import Palette
+from rsseg.geo.labels import convert_color_mask
+from rsseg.geo.scenes import list_images, pair_by_stem
 
 PREPARERS: Dict[str, Callable[..., None]] = {}
-IMAGE_SUFFIXES = ('.tif', '.tiff', '.jpg', '.jpeg', '.png')
 
 
 def register_preparer(name: str) -> Callable:
@@ -41,30 +42,6 @@ def ensure_prepared(manifest: str, prepare: dict) -> None:
             PREPARERS[name](manifest, **kwargs)
 
 
-def pair_by_stem(images: Sequence[Path], masks: Sequence[Path]) -> List[tuple]:
-    """Pair image and mask files by file stem; a file without its partner is an error naming it."""
-    by_stem = {p.stem: p for p in masks}
-    img_stems = {p.stem for p in images}
-    lonely_img = [str(p) for p in images if p.stem not in by_stem]
-    lonely_mask = [str(p) for p in masks if p.stem not in img_stems]
-    if lonely_img:
-        raise FileNotFoundError(f'no mask for image(s): {", ".join(lonely_img[:5])}')
-    if lonely_mask:
-        raise FileNotFoundError(f'no image for mask(s): {", ".join(lonely_mask[:5])}')
-    return [(p, by_stem[p.stem]) for p in images]
-
-
-def list_images(folder: str) -> List[Path]:
-    """Image files in ``folder``, sorted; a missing or empty folder is an error naming it."""
-    path = Path(folder)
-    if not path.is_dir():
-        raise FileNotFoundError(f'data folder {folder} does not exist')
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith('.'))
-    if not files:
-        raise FileNotFoundError(f'no images ({"/".join(IMAGE_SUFFIXES)}) in {folder}')
-    return files
-
-
 def split_of(stem: str, splits: Optional[Dict[str, Sequence[str]]]) -> str:
     """The split whose glob patterns match ``stem``; ``'train'`` when none does."""
     for split, patterns in (splits or {}).items():
@@ -82,13 +59,12 @@ def prepare_color_mask_folder(manifest: str, images: str, palette: str, masks: O
     Args:
         manifest: Manifest path to write.
         images: Folder of images.
-        palette: Palette file (see :mod:`rsseg.datasets.palette`).
+        palette: Palette file (see :mod:`rsseg.formats.palette`).
         masks: Folder of colour masks with the images' stems; None for an unlabelled domain.
         splits: ``{split: [stem glob, ...]}``; unmatched images go to ``'train'``.
         domain: Domain name recorded in the manifest.
         resize: Resample masks stored at another size than their image.
     """
-    from rsseg.geo.labels import convert_color_mask
     pal = Palette.from_file(palette)
     root = Path(manifest).parent
     image_files = list_images(images)

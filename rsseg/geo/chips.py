@@ -8,7 +8,8 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 
-from .files import atomic_output
+from rsseg.formats.files import atomic_output
+
 from .io import PathLike
 
 COMPRESSIONS = ('deflate', 'lzw', 'zstd', 'none')
@@ -39,7 +40,7 @@ def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[
 def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affine,
                mask: Optional[np.ndarray] = None, colormap: Optional[Dict[int, Tuple[int, ...]]] = None,
                tags: Optional[Dict[str, str]] = None, band_tags: Optional[Dict[str, str]] = None) -> None:
-    """Write a (C, H, W) chip atomically (:func:`~rsseg.geo.files.atomic_output`: verified, then renamed).
+    """Write a (C, H, W) chip atomically (:func:`~rsseg.formats.files.atomic_output`: verified, then renamed).
 
     Args:
         path: Destination ``.tif``.

@@ -4,13 +4,13 @@ A COG holds the colour table, but GeoTIFF has no place for GDAL's band category 
 ``Categories:``, read by QGIS and ArcGIS); GDAL keeps them in a PAM sidecar ``MAP.tif.aux.xml``, which it reads
 whenever it opens ``MAP.tif``. The class map itself stays one unchanged, valid COG. QGIS also loads ``MAP.qml``
 beside ``MAP.tif`` as the layer's default style: a paletted renderer with each class's colour and name. Both files
-are written through :func:`~rsseg.geo.files.write_text` (temporary name, then rename).
+are written through :func:`~rsseg.formats.files.write_text` (temporary name, then rename).
 """
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Dict, List, Mapping, Sequence, Tuple, Union
 
-from .files import discard, write_text
+from rsseg.formats.files import discard, write_text
 
 PathLike = Union[str, Path]
 Colormap = Mapping[int, Tuple[int, int, int, int]]

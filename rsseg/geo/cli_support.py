@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from rsseg.formats.label_coding import LabelCoding, default_colors, parse_label_map
+from rsseg.formats.palette import Palette
+
 from .io import open_raster
-from .label_coding import LabelCoding, default_colors, parse_label_map
 from .scenes import Scene, expand_inputs, match_scenes, read_pairs
 from .tiler import TileConfig
 
@@ -23,8 +25,7 @@ def scenes_from_args(images: Sequence[str], labels: Optional[Sequence[str]], pat
 
 
 def load_palette(path: str):
-    """A :class:`rsseg.datasets.palette.Palette` from a file."""
-    from rsseg.datasets.palette import Palette  # late: rsseg.datasets imports rsseg.geo
+    """A :class:`rsseg.formats.palette.Palette` from a file."""
     return Palette.from_file(path)
 
 

@@ -3,8 +3,8 @@
 Rows are streamed into a temporary tiled GeoTIFF one full row of 512x512 blocks at a time (block-aligned, so no
 block is ever rewritten), overviews are built into it (nearest or mode for class maps), and it is copied with
 ``COPY_SRC_OVERVIEWS`` into the COG layout under a temporary name in the destination folder, verified, then renamed
-(:func:`~rsseg.geo.files.atomic_output`): a killed run or a full disk never leaves a partial output under the final
-name, and a failed write raises :class:`~rsseg.geo.files.WriteError` naming the file and the cause. The finished
+(:func:`~rsseg.formats.files.atomic_output`): a killed run or a full disk never leaves a partial output under the final
+name, and a failed write raises :class:`~rsseg.formats.files.WriteError` naming the file and the cause. The finished
 file carries :data:`COMPLETE_TAG`, which resuming callers check with :func:`is_complete`.
 """
 import json
@@ -20,8 +20,8 @@ from rasterio.rio.overview import get_maximum_overview_level
 from rasterio.shutil import copy as rio_copy
 from rasterio.windows import Window
 
-from .errors import RasterReadError
-from .files import atomic_output, discard, temp_path, write_error
+from rsseg.formats.errors import RasterReadError
+from rsseg.formats.files import atomic_output, discard, temp_path, write_error
 
 PathLike = Union[str, Path]
 COMPLETE_TAG = 'RSSEG_COMPLETE'

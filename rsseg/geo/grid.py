@@ -34,7 +34,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import aligned_target, calculate_default_transform
 from rasterio.warp import transform as transform_coords
 
-from .errors import GeoError
+from rsseg.formats.errors import GeoError
 
 IMAGE_RESAMPLING = ('auto', 'nearest', 'bilinear', 'cubic', 'average', 'lanczos')
 LABEL_RESAMPLING = ('auto', 'nearest', 'mode')

@@ -9,7 +9,7 @@ from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
-from .errors import GeoError, RasterReadError
+from rsseg.formats.errors import GeoError, RasterReadError
 
 PathLike = Union[str, Path]
 

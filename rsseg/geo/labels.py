@@ -5,10 +5,10 @@ from typing import Optional, Tuple, Union
 import numpy as np
 from rasterio.enums import Resampling
 
-from rsseg.datasets.palette import Palette
+from rsseg.formats.errors import GeoError
+from rsseg.formats.palette import Palette
 
 from .chips import chip_profile, label_colormap, write_chip
-from .errors import GeoError
 from .cog import read_tags
 from .io import open_raster
 

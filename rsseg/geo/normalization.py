@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-from .files import write_json
+from rsseg.formats.files import write_json
 
 
 @dataclass
@@ -49,7 +49,7 @@ class NormStats:
         return np.clip(out, 0.0, 1.0, out=out)
 
     def save(self, path: Union[str, Path]) -> None:
-        """Write the sidecar completely or not at all (:func:`~rsseg.geo.files.write_json`)."""
+        """Write the sidecar completely or not at all (:func:`~rsseg.formats.files.write_json`)."""
         write_json(path, asdict(self), indent=2)
 
     @classmethod

@@ -18,7 +18,8 @@ from rasterio.errors import RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from .errors import GeoError, RasterReadError
+from rsseg.formats.errors import GeoError, RasterReadError
+
 from .grid import metres_per_unit
 from .io import check_bands, open_raster
 

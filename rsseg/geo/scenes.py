@@ -10,6 +10,8 @@ from .io import PathLike, is_vsi
 
 RASTER_SUFFIXES = ('.tif', '.tiff', '.vrt', '.jp2', '.img', '.png', '.jpg', '.jpeg')
 LIST_SUFFIXES = ('.txt', '.lst', '.list')
+# Whole images a preparer or converter lists in a folder (no VRT/JP2: those are scenes for the tiler).
+IMAGE_SUFFIXES = ('.tif', '.tiff', '.jpg', '.jpeg', '.png')
 
 
 @dataclass
@@ -155,3 +157,27 @@ def read_pairs(path: str) -> Dict[str, str]:
         if not is_vsi(img):
             out[str(Path(img).resolve())] = lbl
     return out
+
+
+def pair_by_stem(images: Sequence[Path], masks: Sequence[Path]) -> List[tuple]:
+    """Pair image and mask files by file stem; a file without its partner is an error naming it."""
+    by_stem = {p.stem: p for p in masks}
+    img_stems = {p.stem for p in images}
+    lonely_img = [str(p) for p in images if p.stem not in by_stem]
+    lonely_mask = [str(p) for p in masks if p.stem not in img_stems]
+    if lonely_img:
+        raise FileNotFoundError(f'no mask for image(s): {", ".join(lonely_img[:5])}')
+    if lonely_mask:
+        raise FileNotFoundError(f'no image for mask(s): {", ".join(lonely_mask[:5])}')
+    return [(p, by_stem[p.stem]) for p in images]
+
+
+def list_images(folder: str) -> List[Path]:
+    """Image files in ``folder``, sorted; a missing or empty folder is an error naming it."""
+    path = Path(folder)
+    if not path.is_dir():
+        raise FileNotFoundError(f'data folder {folder} does not exist')
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith('.'))
+    if not files:
+        raise FileNotFoundError(f'no images ({"/".join(IMAGE_SUFFIXES)}) in {folder}')
+    return files

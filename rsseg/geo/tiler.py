@@ -44,12 +44,14 @@ from rasterio.windows import bounds as window_bounds
 from rasterio.windows import transform as window_transform
 from tqdm import tqdm
 
+from rsseg.formats.errors import GeoError
+from rsseg.formats.files import OutputLock, WriteError, remove_stale_temps, resolve_all, write_json
+from rsseg.formats.label_coding import LabelCoding, default_colors
+from rsseg.formats.manifest import SPLITS, ChipRecord, Manifest
+
 from .chips import CHIP_ENV, chip_profile, label_colormap, write_chip
-from .errors import GeoError
-from .files import OutputLock, WriteError, remove_stale_temps, resolve_all, write_json
 from .grid import Grid, check_label_grid, open_on_grid, pick_resampling, plan_grid
 from .io import check_bands, is_vsi, open_raster, read_window
-from .label_coding import LabelCoding, default_colors
 from .normalization import NormStats
 from .scenes import Scene
 from .stats import DEFAULT_PERCENTILES, sample_windows, scene_sample, stats_from_samples
@@ -132,7 +134,6 @@ class TileConfig:
                              f'got {self.splits}')
         if self.band_names and self.bands and len(self.band_names) != len(self.bands):
             raise ValueError(f'{len(self.band_names)} band names for {len(self.bands)} bands')
-        from rsseg.datasets.manifest import SPLITS  # late: rsseg.datasets imports rsseg.geo
         bad = {s for s in (self.split_map or {}).values() if s not in SPLITS}
         if bad:
             raise ValueError(f'unknown split name(s) {sorted(bad)} in the split map (use {", ".join(SPLITS)})')
@@ -244,7 +245,6 @@ def tile_scenes(scenes: Sequence[Scene], out_dir: str, config: TileConfig, worke
 def _tile_locked(scenes: Sequence[Scene], out: Path, config: TileConfig, workers: int, keep_going: bool,
                  progress: bool, start: float) -> TileReport:
     """:func:`tile_scenes` while holding the output folder's lock."""
-    from rsseg.datasets.manifest import Manifest  # late: rsseg.datasets imports rsseg.geo
     names = [s.name for s in scenes]
     for sub in ('img_dir', RECORD_DIR) + (('ann_dir',) if any(s.label for s in scenes) else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -276,7 +276,7 @@ def _tile_locked(scenes: Sequence[Scene], out: Path, config: TileConfig, workers
             report.empty[name] = done[name]['skip_reason']
             warnings.warn(f'{_scene_path(scenes, name)}: {done[name]["skip_reason"]}; no chips (skipped)',
                           TilerWarning, stacklevel=2)
-    manifest = _build_manifest(Manifest, scenes, done, infos, config, out, stats_meta, report)
+    manifest = _build_manifest(scenes, done, infos, config, out, stats_meta, report)
     if not manifest.chips:
         raise TilingError('no chip was written: ' + ('; '.join(f'{k}: {v}' for k, v in
                                                                 {**report.failed, **report.empty}.items())
@@ -851,7 +851,7 @@ def _remove(paths: Sequence[str]) -> None:
 
 
 def _remove_temp_files(out: Path) -> None:
-    """Temporary files killed runs left behind (:func:`~rsseg.geo.files.remove_stale_temps`)."""
+    """Temporary files killed runs left behind (:func:`~rsseg.formats.files.remove_stale_temps`)."""
     for sub in ('img_dir', 'ann_dir', RECORD_DIR, '.', 'norm_stats'):
         remove_stale_temps(out / sub)
 
@@ -890,10 +890,8 @@ def assign_splits(names: Sequence[str], fractions: Sequence[float], seed: int,
     return out
 
 
-def _build_manifest(manifest_cls: Any, scenes: Sequence[Scene], done: Dict[str, dict],
-                    infos: Dict[str, SceneInfo], config: TileConfig, out: Path, stats_meta: Dict[str, Any],
-                    report: TileReport) -> Any:
-    from rsseg.datasets.manifest import ChipRecord
+def _build_manifest(scenes: Sequence[Scene], done: Dict[str, dict], infos: Dict[str, SceneInfo],
+                    config: TileConfig, out: Path, stats_meta: Dict[str, Any], report: TileReport) -> Manifest:
     usable = [s.name for s in scenes if s.name in done]
     splits = assign_splits(usable, config.splits, config.split_seed, config.split_map)
     chips = []
@@ -927,11 +925,10 @@ def _build_manifest(manifest_cls: Any, scenes: Sequence[Scene], done: Dict[str, 
         meta['norm_stats_by_scene'] = stats_meta['norm_stats_by_scene']
     dtype = done[usable[0]]['dtype'] if usable else None
     meta['dtype'] = dtype
-    return manifest_cls(classes=classes, palette=palette, chips=chips,
-                        ignore_index=coding.ignore_index if coding else 255, bands=list(bands),
-                        gsd=gsd_set.pop() if len(gsd_set) == 1 else None,
-                        crs=_crs_text(crs_set.pop()) if len(crs_set) == 1 else None,
-                        norm_stats=stats_meta.get('norm_stats'), domain=config.domain, meta=meta)
+    return Manifest(classes=classes, palette=palette, chips=chips, ignore_index=coding.ignore_index if coding else 255,
+                    bands=list(bands), gsd=gsd_set.pop() if len(gsd_set) == 1 else None,
+                    crs=_crs_text(crs_set.pop()) if len(crs_set) == 1 else None,
+                    norm_stats=stats_meta.get('norm_stats'), domain=config.domain, meta=meta)
 
 
 def _public_settings(config: TileConfig) -> dict:

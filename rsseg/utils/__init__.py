@@ -1,7 +1,5 @@
-"""Small shared helpers: safe checkpoint loading, CLI error handling."""
-from .checkpoint import (CheckpointRefusedError, check_checkpoint_matches, install_safe_checkpoint_loading,
-                         safe_torch_load)
-from .cli import fail, run_cli
+"""Small shared helpers: safe checkpoint loading, pretrained starts, config checks, warm starts, CLI error handling.
 
-__all__ = ['CheckpointRefusedError', 'check_checkpoint_matches', 'install_safe_checkpoint_loading', 'safe_torch_load',
-           'fail', 'run_cli']
+Import the module you need (``rsseg.utils.cli``, ``rsseg.utils.checkpoint``...): this package imports none of them,
+so ``rsseg.utils.cli`` stays free of torch for the tiler's command line.
+"""

@@ -7,7 +7,7 @@ from typing import Any, List, Optional
 
 from mmengine.config import Config
 
-from rsseg.datasets.manifest import Manifest
+from rsseg.formats.manifest import Manifest
 
 from .config_tree import walk_dicts
 from .pretrained import check_start_bands, fetch_pretrained, pretrained_refs

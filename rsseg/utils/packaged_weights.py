@@ -30,7 +30,7 @@ from typing import Callable, Dict, Tuple
 import numpy as np
 import torch
 
-from rsseg.geo.files import atomic_output, file_sha256
+from rsseg.formats.files import atomic_output, file_sha256
 
 from .checkpoint import safe_torch_load
 

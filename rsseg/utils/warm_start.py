@@ -79,7 +79,7 @@ def write_warm_start(model: torch.nn.Module, checkpoint: str, out_dir: str) -> T
     """Write ``out_dir/warm_start.pth`` (a ``load_from`` for ``model``) from a source-only ``checkpoint``."""
     from mmengine.model import is_model_wrapper
 
-    from rsseg.geo.files import atomic_output
+    from rsseg.formats.files import atomic_output
     from rsseg.utils.checkpoint import checkpoint_state_dict
     model = model.module if is_model_wrapper(model) else model
     if not Path(checkpoint).is_file():

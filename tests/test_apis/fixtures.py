@@ -33,7 +33,7 @@ def tiny_model_cfg(num_classes: int = 4, in_channels: int = 3, base_channels: in
 
 def write_config(path: Path, model: dict, **extra: object) -> Path:
     """Write an rsseg-style config file holding ``model`` and ``extra`` top-level keys."""
-    lines = ["custom_imports = dict(imports=['rsseg'], allow_failed_imports=False)", "default_scope = 'mmseg'",
+    lines = ["custom_imports = dict(imports=['rsseg.plugin'], allow_failed_imports=False)", "default_scope = 'mmseg'",
              f'model = {model!r}']
     lines += [f'{key} = {value!r}' for key, value in extra.items()]
     path.write_text('\n'.join(lines) + '\n')
@@ -46,7 +46,7 @@ def write_tiny_model(folder: Path, name: str = 'tiny', num_classes: int = 4, in_
     """Config file + runner-format checkpoint (random weights) of the tiny model; returns ``(config, checkpoint)``."""
     from mmengine.runner.checkpoint import save_checkpoint
     from mmseg.apis import init_model
-    import rsseg  # noqa: F401
+    import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
     folder.mkdir(parents=True, exist_ok=True)
     model = model or tiny_model_cfg(num_classes, in_channels, base_channels)
     config = write_config(folder / f'{name}.py', model, **extra)

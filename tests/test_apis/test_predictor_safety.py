@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rsseg.apis import ScenePredictor
+from rsseg.formats.files import FolderBusyError
 from rsseg.geo.cog import is_complete
-from rsseg.geo.files import FolderBusyError
 from tools.infer import main
 
 from ..conftest import fill_disk

@@ -9,12 +9,12 @@ import rasterio
 
 from rsseg.apis import ScenePredictor, collect_scenes
 from rsseg.apis.infer_settings import resolve_settings
-from rsseg.datasets.manifest import Manifest
+from rsseg.formats.errors import GeoError, RasterReadError
+from rsseg.formats.manifest import Manifest
+from rsseg.geo.blend import spread_starts
 from rsseg.geo.cog import is_complete, validate_cog
-from rsseg.geo.errors import GeoError, RasterReadError
 from rsseg.geo.normalization import NormStats
 from rsseg.geo.scene import SceneInfo, grid_factor
-from rsseg.geo.blend import spread_starts
 
 from .fixtures import smooth_image, write_scene, write_tiny_model
 

@@ -14,7 +14,7 @@ sys.path.insert(0, str(REPO / 'bench'))
 import adaptation_settings as settings  # noqa: E402
 import adaptation_table as table  # noqa: E402
 
-from rsseg.datasets.manifest import ChipRecord, Manifest  # noqa: E402
+from rsseg.formats.manifest import ChipRecord, Manifest  # noqa: E402
 
 
 def bench(*args: str) -> subprocess.CompletedProcess:

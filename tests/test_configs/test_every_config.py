@@ -102,7 +102,7 @@ def test_full_config_reads_its_dataset(config, paper_data, monkeypatch):
 
     from rsseg.utils.config_checks import check_before_training
     from rsseg.utils.pretrained import drop_pretrained
-    from rsseg.utils.runner import load_config
+    from rsseg.apis.runner import load_config
     monkeypatch.chdir(paper_data)
     cfg = load_config(str(config))
     drop_pretrained(cfg.model)

@@ -11,7 +11,7 @@ from rsseg.datasets.converters import convert_loveda as api_loveda
 from rsseg.datasets.converters import convert_potsdam as api_potsdam
 from rsseg.datasets.converters import convert_vaihingen as api_vaihingen
 from rsseg.datasets.converters.isprs import ISPRS_COLORS
-from rsseg.datasets.manifest import Manifest
+from rsseg.formats.manifest import Manifest
 from rsseg.geo.tiler import TilingError
 from tests.data.tiler_scenes.data import class_blocks, make_color_label, write_raster
 

@@ -8,7 +8,7 @@ import rasterio
 from rsseg.datasets.converters import convert_loveda, convert_potsdam, convert_vaihingen
 from rsseg.datasets.converters.common import protocol_splits
 from rsseg.datasets.converters.isprs import VAIHINGEN_REFERENCE_SPLITS, VAIHINGEN_SPLITS
-from rsseg.datasets.manifest import Manifest
+from rsseg.formats.manifest import Manifest
 from tests.data.downloads import write_loveda, write_potsdam, write_vaihingen
 
 PUBLISHED = {**{f'tr{i}': 'train' for i in range(6)}, **{f'va{i}': 'val' for i in range(7)}, 'bench': 'test'}

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from rsseg.datasets.manifest import Manifest
-from rsseg.geo.label_coding import LabelCoding
+from rsseg.formats.label_coding import LabelCoding
+from rsseg.formats.manifest import Manifest
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileConfig, tile_scenes
 from tests.conftest import TINY_CONFIG, run_tool

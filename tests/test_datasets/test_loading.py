@@ -6,7 +6,8 @@ import pytest
 import rasterio
 
 from rsseg.datasets.transforms import LoadRasterAnnotation, LoadRasterImage, RSAlbu
-from rsseg.geo import GeoError, NormStats
+from rsseg.formats.errors import GeoError
+from rsseg.geo import NormStats
 
 
 def test_uint16_four_bands_kept_with_sidecar(utm_raster, tmp_path: Path) -> None:

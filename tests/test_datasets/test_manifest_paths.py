@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-import rsseg  # noqa: F401  (registers GeoChipDataset)
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from rsseg.apis.infer_settings import InferSettings
 from rsseg.datasets.geo_chip_dataset import GeoChipDataset
-from rsseg.geo.errors import GeoError
+from rsseg.formats.errors import GeoError
 
 from .test_paired_domain_dataset import make_domain
 

@@ -8,8 +8,9 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
-import rsseg  # noqa: F401
-from rsseg.datasets import ChipRecord, Manifest, PairedDomainDataset
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
+from rsseg.datasets import PairedDomainDataset
+from rsseg.formats.manifest import ChipRecord, Manifest
 
 CLASSES = ['a', 'b', 'c', 'd']
 PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from rsseg.datasets.palette import Palette, PaletteError
-from rsseg.geo import GeoError
+from rsseg.formats.errors import GeoError
+from rsseg.formats.palette import Palette, PaletteError
 from rsseg.geo.labels import convert_color_mask
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import rasterio
 from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
+from rsseg.formats.files import WriteError
 from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, validate_cog, write_cog
-from rsseg.geo.files import WriteError
 
 TRANSFORM = from_origin(500000.0, 5000000.0, 2.0, 2.0)
 

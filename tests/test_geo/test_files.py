@@ -9,10 +9,10 @@ import pytest
 import rasterio
 from affine import Affine
 
+from rsseg.formats.errors import GeoError
+from rsseg.formats.files import FolderBusyError, OutputLock, WriteError, remove_stale_temps, resolve_inside, write_json
 from rsseg.geo.chips import chip_profile, write_chip
 from rsseg.geo.cog import write_cog
-from rsseg.geo.errors import GeoError
-from rsseg.geo.files import FolderBusyError, OutputLock, WriteError, remove_stale_temps, resolve_inside, write_json
 from tests.conftest import fill_disk
 
 

@@ -4,7 +4,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from rsseg.geo import GeoError
+from rsseg.formats.errors import GeoError
 from rsseg.geo.grid import check_label_grid, metres_per_unit, plan_grid, utm_crs
 from tests.data.tiler_scenes.data import write_raster
 

@@ -8,9 +8,9 @@ import rasterio
 from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
-from rsseg.datasets.manifest import Manifest
+from rsseg.formats.label_coding import LabelCoding
+from rsseg.formats.manifest import Manifest
 from rsseg.geo import NormStats
-from rsseg.geo.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene, match_scenes
 from rsseg.geo.tiler import TileConfig, TilingError, assign_splits, tile_scenes
 from rsseg.geo.tiling import iter_windows

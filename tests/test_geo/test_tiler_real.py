@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from rsseg.datasets.manifest import Manifest
+from rsseg.formats.label_coding import LabelCoding
+from rsseg.formats.manifest import Manifest
 from rsseg.geo import NormStats
 from rsseg.geo.grid import utm_crs
-from rsseg.geo.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileConfig, TilingError, tile_scenes
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from rsseg.geo.errors import GeoError
-from rsseg.geo.files import FolderBusyError
+from rsseg.formats.errors import GeoError
+from rsseg.formats.files import FolderBusyError
+from rsseg.formats.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileConfig, tile_scenes
-from rsseg.geo.label_coding import LabelCoding
 from tests.conftest import REPO, fill_disk, run_tool
 from tests.data.tiler_scenes.data import make_scene
 

@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-import rsseg  # noqa: F401  (registers rsseg's modules)
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 
 NUM_CLASSES = 4
 SIZE = 64

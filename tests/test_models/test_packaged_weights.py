@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mmengine.runner import CheckpointLoader
 from mmseg.registry import MODELS
 
-import rsseg  # noqa: F401  (registers the backbones and the packaged:// scheme)
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from rsseg.models.backbones.efficientnet_lite import Conv2dSame
 from rsseg.utils import packaged_weights as pw
 from rsseg.utils.checkpoint import CheckpointRefusedError, safe_torch_load

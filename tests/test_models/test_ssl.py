@@ -9,10 +9,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
-import rsseg  # noqa: F401
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
+from rsseg.apis.runner import build_runner
 from rsseg.utils.checkpoint import safe_torch_load
 from rsseg.utils.pretrained import check_start_bands, check_start_fits
-from rsseg.utils.runner import build_runner
 from tests.conftest import REPO
 
 SSL_CONFIG = REPO / 'configs' / 'ssl' / 'densecl_efficientnet-lite0_1xb8-200i_dubai-demo-128x128.py'

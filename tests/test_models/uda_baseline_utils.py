@@ -14,7 +14,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-import rsseg  # noqa: F401  (registers rsseg's modules)
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from tests.test_models.stdaseg_utils import NUM_CLASSES, SIZE
 
 REPO = Path(__file__).resolve().parents[2]

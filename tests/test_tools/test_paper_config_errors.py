@@ -63,7 +63,7 @@ def test_model_and_manifest_class_counts_differ(data_root):
 def test_amp_switches_every_optimizer_wrapper_to_the_asked_dtype():
     from mmengine.config import Config
 
-    from rsseg.utils.runner import enable_amp
+    from rsseg.apis.runner import enable_amp
     cfg = Config.fromfile(str(P2V))
     enable_amp(cfg, 'bfloat16')
     wrappers = {k: v for k, v in cfg.optim_wrapper.items() if isinstance(v, dict)}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
-import rsseg  # noqa: F401  (installs the safe loader)
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from mmengine.runner import CheckpointLoader
 from rsseg.utils.checkpoint import CheckpointRefusedError, check_checkpoint_matches, safe_torch_load
 

@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
+import rsseg.plugin  # noqa: F401  (routes pretrained starts through the cache and the safe unpickler)
 from rsseg.utils.checkpoint import CheckpointRefusedError
 from rsseg.utils.config_checks import check_class_weights, check_pretrained
 from rsseg.utils.pretrained import cache_path, drop_pretrained, fetch_pretrained, pretrained_refs, url_of

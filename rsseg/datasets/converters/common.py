@@ -6,7 +6,7 @@ from pathlib import Path
 import random
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from rsseg.geo.label_coding import LabelCoding
+from rsseg.formats.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileConfig, TileReport, assign_splits, tile_scenes
 

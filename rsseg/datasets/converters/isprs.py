@@ -17,7 +17,7 @@ red). ``clutter='ignore'`` maps clutter to the ignore index and leaves 5 classes
 """
 from typing import Dict, List, Tuple
 
-from rsseg.geo.label_coding import LabelCoding
+from rsseg.formats.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileReport
 

@@ -9,7 +9,7 @@ so they are tiled on their pixel grid (LoveDA is 0.3 m).
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-from rsseg.geo.label_coding import LabelCoding
+from rsseg.formats.label_coding import LabelCoding
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileReport
 

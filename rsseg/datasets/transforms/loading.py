@@ -10,7 +10,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from rsseg.geo.io import read_raster
+from rsseg.geo.io import open_raster, read_raster
 from rsseg.geo.normalization import NormStats, default_stats
 
 
@@ -109,7 +109,6 @@ class LoadRasterAnnotation(BaseTransform):
 
 
 def _georef(path: str) -> dict:
-    from rsseg.geo.io import open_raster
     with open_raster(path) as src:
         crs = src.crs.to_wkt() if src.crs else None
         return dict(crs=crs, geo_transform=tuple(src.transform)[:6])

@@ -6,7 +6,7 @@ import torch
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
-from rsseg.geo.files import atomic_output
+from rsseg.formats.files import atomic_output
 from rsseg.models.utils import unwrap
 
 

@@ -5,6 +5,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from rsseg.formats.sample_fields import TARGET_LOG_FIELD
+
 
 def fuse_teacher_probs(logits: Sequence[Tensor], mode: str = 'prob') -> Tensor:
     """Combine the teachers' logits (N, C, H, W each) into one class-probability map.
@@ -101,7 +103,6 @@ def ground_truth_agreement(labels: Tensor, data_samples: Sequence, ignore_index:
     (``PairedDomainDataset(log_target_labels=True)``), which no loss reads; the value returned is detached and its
     name has no ``loss`` in it. None when any sample carries no such labels (the normal UDA case).
     """
-    from rsseg.datasets.paired_domain_dataset import TARGET_LOG_FIELD
     if not data_samples or any(TARGET_LOG_FIELD not in s for s in data_samples):
         return None
     # the preprocessor pads images (and pseudo-labels) right/bottom to the batch size; the logged labels are unpadded

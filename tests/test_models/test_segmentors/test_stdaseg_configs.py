@@ -12,7 +12,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-import rsseg  # noqa: F401
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from rsseg.utils.pretrained import drop_pretrained
 
 REPO = Path(__file__).resolve().parents[3]

@@ -7,7 +7,7 @@ parameter and every loss identical; only ``seg.tgt.pseudo_acc_gt`` may appear/di
 import pytest
 import torch
 
-from rsseg.datasets.paired_domain_dataset import TARGET_LOG_FIELD
+from rsseg.formats.sample_fields import TARGET_LOG_FIELD
 from tests.test_models import stdaseg_utils as stda
 from tests.test_models import uda_baseline_utils as uda
 

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from rsseg.geo.errors import GeoError
-from rsseg.geo.files import resolve_inside, write_json
+from .errors import GeoError
+from .files import resolve_inside, write_json
 
 MANIFEST_VERSION = 1
 # Split names a chip can carry: train (labels trained on by supervised / oracle runs), val (checkpoint selection),
@@ -96,7 +96,7 @@ class Manifest:
     version: int = MANIFEST_VERSION
 
     def save(self, path: Union[str, Path]) -> None:
-        """Write completely or not at all (:func:`~rsseg.geo.files.write_json`)."""
+        """Write completely or not at all (:func:`~rsseg.formats.files.write_json`)."""
         write_json(path, asdict(self))
 
     @classmethod

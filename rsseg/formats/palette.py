@@ -18,7 +18,7 @@ from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 
-from rsseg.geo.label_coding import LabelCoding
+from .label_coding import LabelCoding
 
 Color = Tuple[int, int, int]
 

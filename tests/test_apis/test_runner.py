@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from rsseg.utils.runner import check_start_checkpoint
+from rsseg.apis.runner import check_start_checkpoint
 
 
 def _model(classes: int) -> torch.nn.Module:
@@ -43,7 +43,7 @@ def test_loading_an_mmseg_based_config_prints_no_pkg_resources_warning() -> None
     import sys
     from tests.conftest import REPO
     config = sorted((REPO / 'configs' / 'stdaseg').glob('*tiny*.py'))[0]
-    code = f'from rsseg.utils.runner import load_config; load_config({str(config)!r}); print("loaded")'
+    code = f'from rsseg.apis.runner import load_config; load_config({str(config)!r}); print("loaded")'
     proc = subprocess.run([sys.executable, '-W', 'default', '-c', code], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0 and 'loaded' in proc.stdout, proc.stderr[-2000:]

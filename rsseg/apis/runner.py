@@ -1,5 +1,9 @@
 """Runner plumbing shared by the train/test/pretrain tools: the common options, config loading with clear errors, CPU
-distributed setup, and the check that a checkpoint training starts from fits the model."""
+distributed setup, and the check that a checkpoint training starts from fits the model.
+
+Imports :mod:`rsseg.plugin`: every runner built here finds rsseg's modules and loads checkpoints (``load_from``,
+``--resume``, pretrained starts) with safe loading on, whatever the config's ``custom_imports`` say.
+"""
 import argparse
 import os
 import os.path as osp
@@ -12,7 +16,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner, find_latest_checkpoint
 
-from .checkpoint import check_checkpoint_matches
+import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
+from rsseg.utils.checkpoint import check_checkpoint_matches
 
 # mmengine finds 'mmseg::' config bases through pkg_resources (utils/package_utils.py), which it re-imports on every
 # lookup; each import warns that setuptools deprecates that API. The warning concerns mmengine, not the user's run.
