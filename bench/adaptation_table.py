@@ -66,6 +66,9 @@ STAGES = [24, 40, 80, 112]
 # PyTorch's BatchNorm momentum (0.1), not TF's 0.01 of the ImageNet weights: with 0.01 the running statistics a
 # 300-iteration run tests with still carry its first iterations' (random-init) activations.
 BACKBONE_NORM = dict(type='BN', eps=1e-3, momentum=0.1)
+# The tiny configs' student learning rates (SGD 0.01, decoders 0.02) × 3: at ×1 the target oracle of 300 iterations
+# from random init barely learns (seed 0: 25.1 / 25.6 mIoU on dubai-tiles / s2-to-landsat7), at ×3 it does (44.8 / 37.8).
+LR_SCALE = 3.0
 
 
 def comma_list(choices: Sequence[str]):
@@ -215,7 +218,7 @@ def recipe(args: argparse.Namespace) -> str:
     tag = args.init
     if (args.iters, args.warm_iters) != (300, 150):
         tag += f'_{args.iters}i-w{args.warm_iters}'
-    return tag + (f'_lr{args.lr_scale:g}x' if args.lr_scale != 1.0 else '')
+    return tag + (f'_lr{args.lr_scale:g}x' if args.lr_scale != LR_SCALE else '')
 
 
 def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, work_root: Path) -> dict:
@@ -343,8 +346,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--iters', type=int, default=300, help='iterations per method (default 300)')
     parser.add_argument('--warm-iters', type=int, default=150,
                         help='source-only iterations UDA methods start from (default 150)')
-    parser.add_argument('--lr-scale', type=float, default=1.0,
-                        help="factor on every method's segmentation-network learning rates (default 1)")
+    parser.add_argument('--lr-scale', type=float, default=LR_SCALE,
+                        help="factor on every method's segmentation-network learning rates over their tiny "
+                             f"configs' (default {LR_SCALE:g})")
     parser.add_argument('--out', type=Path, default=REPO / 'bench' / 'results', help='results folder')
     parser.add_argument('--work-dir', type=Path, default=REPO / 'work_dirs' / 'adaptation', help='runs folder')
     args = parser.parse_args(argv)
