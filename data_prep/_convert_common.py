@@ -34,7 +34,7 @@ def converter_parser(prog: str, description: str, chip: int = 512) -> argparse.A
 
 
 def common_kwargs(args: argparse.Namespace) -> dict:
-    """Keyword arguments of :func:`rsseg.datasets.converters.common.run_conversion` from parsed options."""
+    """Keyword arguments of :func:`rsseg.geo.converters.common.run_conversion` from parsed options."""
     warnings.formatwarning = lambda message, category, *a, **k: f'warning: {message}\n'
     return dict(chip=args.chip, stride=args.stride or args.chip, gsd=args.gsd, min_valid=args.min_valid,
                 compress=args.compress, workers=args.workers, keep_going=args.keep_going,

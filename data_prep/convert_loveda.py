@@ -22,7 +22,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     bad = [d for d in domains if d not in ('Urban', 'Rural')]
     if bad or not domains:
         raise ValueError(f'--domains takes urban and/or rural, got {args.domains!r}')
-    from rsseg.datasets.converters import convert_loveda
+    from rsseg.geo.converters import convert_loveda
     return finish(convert_loveda(args.root, args.out, domains=domains, **common_kwargs(args)))
 
 

@@ -21,7 +21,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help='eroded labels (boundaries ignored) or full labels')
     p.add_argument('--clutter', default='class', choices=('class', 'ignore'), help='clutter as a 6th class or ignored')
     args = p.parse_args(argv)
-    from rsseg.datasets.converters import convert_potsdam
+    from rsseg.geo.converters import convert_potsdam
     return finish(convert_potsdam(args.root, args.out, variant=args.variant, labels=args.labels, clutter=args.clutter,
                                   **common_kwargs(args)))
 

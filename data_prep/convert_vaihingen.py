@@ -20,7 +20,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help='eroded labels (boundaries ignored) or full labels')
     p.add_argument('--clutter', default='class', choices=('class', 'ignore'), help='clutter as a 6th class or ignored')
     args = p.parse_args(argv)
-    from rsseg.datasets.converters import convert_vaihingen
+    from rsseg.geo.converters import convert_vaihingen
     return finish(convert_vaihingen(args.root, args.out, labels=args.labels, clutter=args.clutter,
                                     **common_kwargs(args)))
 

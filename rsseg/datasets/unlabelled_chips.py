@@ -1,9 +1,10 @@
 """Unlabelled chips of one or more manifests, for self-supervised pretraining (labels are never listed)."""
 from typing import Callable, List, Optional, Sequence, Union
 
-import rasterio
 from mmengine.dataset import BaseDataset
 from mmseg.registry import DATASETS
+
+from rsseg.geo.io import open_raster
 
 from .geo_chip_dataset import GeoChipDataset
 
@@ -40,7 +41,7 @@ class UnlabelledChipDataset(BaseDataset):
             if not len(chips):
                 raise ValueError(f'{source["manifest"]}: no chips in split {self.split!r}')
             infos = [chips.get_data_info(i) for i in range(len(chips))]
-            with rasterio.open(infos[0]['img_path']) as src:
+            with open_raster(infos[0]['img_path']) as src:
                 counts[source['manifest']] = src.count
             data_list += [dict(img_path=i['img_path'], norm_stats=i['norm_stats'], scene=i['scene']) for i in infos]
         if len(set(counts.values())) > 1:

@@ -19,7 +19,7 @@ from typing import Dict, Sequence
 import numpy as np
 from rasterio.transform import from_origin
 
-from rsseg.datasets.converters.isprs import ISPRS_COLORS
+from rsseg.geo.converters.isprs import ISPRS_COLORS
 from tests.data.tiler_scenes.data import class_blocks, make_color_label, write_raster
 
 # Tiles / areas of the published train and val lists, so every split of every protocol gets scenes.

@@ -32,19 +32,18 @@ PRELUDE = textwrap.dedent(f"""\
     else:
         raise SystemExit('the prelude failed to block torch')
     """)
-# Every module of the torch-free parts, the package root and the tiler's command line.
+# Every module of the torch-free parts: the package root, the file formats, the raster layer, data_prep/.
 TORCH_FREE = textwrap.dedent("""\
     import importlib
     import pkgutil
 
+    import data_prep
     import rsseg
     import rsseg.formats
     import rsseg.geo
     import rsseg.utils.cli
-    import data_prep.convert_color_masks
-    import data_prep.tile_scenes
-    for package in (rsseg.formats, rsseg.geo):
-        for info in pkgutil.iter_modules(package.__path__, package.__name__ + '.'):
+    for package in (rsseg.formats, rsseg.geo, data_prep):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):
             importlib.import_module(info.name)
     loaded = sorted(m for m in sys.modules if m.split('.')[0] in BLOCKED and sys.modules[m] is not None)
     assert not loaded, loaded

@@ -7,11 +7,11 @@ import rasterio
 from rasterio.transform import from_origin
 
 from data_prep import convert_loveda, convert_potsdam, convert_vaihingen
-from rsseg.datasets.converters import convert_loveda as api_loveda
-from rsseg.datasets.converters import convert_potsdam as api_potsdam
-from rsseg.datasets.converters import convert_vaihingen as api_vaihingen
-from rsseg.datasets.converters.isprs import ISPRS_COLORS
 from rsseg.formats.manifest import Manifest
+from rsseg.geo.converters import convert_loveda as api_loveda
+from rsseg.geo.converters import convert_potsdam as api_potsdam
+from rsseg.geo.converters import convert_vaihingen as api_vaihingen
+from rsseg.geo.converters.isprs import ISPRS_COLORS
 from rsseg.geo.tiler import TilingError
 from tests.data.tiler_scenes.data import class_blocks, make_color_label, write_raster
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from rsseg.datasets.converters import convert_loveda, convert_potsdam, convert_vaihingen
-from rsseg.datasets.converters.common import protocol_splits
-from rsseg.datasets.converters.isprs import VAIHINGEN_REFERENCE_SPLITS, VAIHINGEN_SPLITS
 from rsseg.formats.manifest import Manifest
+from rsseg.geo.converters import convert_loveda, convert_potsdam, convert_vaihingen
+from rsseg.geo.converters.common import protocol_splits
+from rsseg.geo.converters.isprs import VAIHINGEN_REFERENCE_SPLITS, VAIHINGEN_SPLITS
 from tests.data.downloads import write_loveda, write_potsdam, write_vaihingen
 
 PUBLISHED = {**{f'tr{i}': 'train' for i in range(6)}, **{f'va{i}': 'val' for i in range(7)}, 'bench': 'test'}

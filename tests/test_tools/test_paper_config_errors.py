@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rsseg.datasets.converters import convert_potsdam, convert_vaihingen
+from rsseg.geo.converters import convert_potsdam, convert_vaihingen
 from tests.conftest import REPO, run_tool
 from tests.data.downloads import write_potsdam, write_vaihingen
 

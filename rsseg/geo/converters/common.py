@@ -7,8 +7,9 @@ import random
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from rsseg.formats.label_coding import LabelCoding
-from rsseg.geo.scenes import Scene
-from rsseg.geo.tiler import TileConfig, TileReport, assign_splits, tile_scenes
+
+from ..scenes import Scene
+from ..tiler import TileConfig, TileReport, assign_splits, tile_scenes
 
 SPLIT_NAMES = ('train', 'val', 'test')
 PROTOCOLS = ('holdout', 'reference')

@@ -18,8 +18,9 @@ red). ``clutter='ignore'`` maps clutter to the ignore index and leaves 5 classes
 from typing import Dict, List, Tuple
 
 from rsseg.formats.label_coding import LabelCoding
-from rsseg.geo.scenes import Scene
-from rsseg.geo.tiler import TileReport
+
+from ..scenes import Scene
+from ..tiler import TileReport
 
 from .common import find_files, mmseg_layout_scenes, protocol_splits, run_conversion
 
@@ -140,7 +141,7 @@ def convert_potsdam(root: str, out: str, variant: str = 'irrg', labels: str = 'n
                     chip: int = 512, stride: int = 512, protocol: str = 'holdout', test_share: float = 0.5,
                     split_seed: int = 0, **kwargs) -> TileReport:
     """Tile ISPRS Potsdam into ``out`` (``manifest.json`` + chips) with mmseg's published train/val split (the
-    reference's too) and an evaluation protocol (:func:`~rsseg.datasets.converters.common.protocol_splits`).
+    reference's too) and an evaluation protocol (:func:`~rsseg.geo.converters.common.protocol_splits`).
 
     Args:
         root: Download folder (zip archives), extracted folders, or an mmseg-converted folder.

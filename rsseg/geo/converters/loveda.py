@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 from rsseg.formats.label_coding import LabelCoding
-from rsseg.geo.scenes import Scene
-from rsseg.geo.tiler import TileReport
+
+from ..scenes import Scene
+from ..tiler import TileReport
 
 from .common import find_files, mmseg_layout_scenes, protocol_splits, run_conversion
 
@@ -65,7 +66,7 @@ def convert_loveda(root: str, out: str, domains: Sequence[str] = ('Urban', 'Rura
         domains: ``Urban`` and/or ``Rural`` (ignored for mmseg-converted folders, which hold what they hold).
         chip: Chip size (LoveDA images are 1024 px).
         stride: Chip stride (use ``chip=1024`` for whole images, as the reference's target resize).
-        protocol, test_share, split_seed: see :func:`~rsseg.datasets.converters.common.protocol_splits`.
+        protocol, test_share, split_seed: see :func:`~rsseg.geo.converters.common.protocol_splits`.
         **kwargs: :func:`run_conversion` options (``workers``, ``keep_going``, ``progress``, ``splits``...).
     """
     if (Path(root) / 'img_dir').is_dir():
