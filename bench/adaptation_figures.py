@@ -32,7 +32,7 @@ def test_chips(manifest: Path, limit: int) -> List[Tuple[str, np.ndarray, np.nda
 
     import rasterio
 
-    from rsseg.datasets.manifest import Manifest, manifest_path
+    from rsseg.formats.manifest import Manifest, manifest_path
     chips = []
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', rasterio.errors.NotGeoreferencedWarning)
@@ -51,8 +51,8 @@ def draw_predictions(report: dict, runs: Path, out: Path, limit: int = 4) -> Non
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from rsseg.datasets.manifest import Manifest
-    from rsseg.geo.files import atomic_output
+    from rsseg.formats.manifest import Manifest
+    from rsseg.formats.files import atomic_output
     methods = [m for m in PICTURE_METHODS if (runs / m / 'seed0' / 'pred').is_dir()]
     chips = test_chips(Path(report['target_manifest']), limit)
     palette = Manifest.load(report['target_manifest']).palette
@@ -80,11 +80,11 @@ def draw_predictions(report: dict, runs: Path, out: Path, limit: int = 4) -> Non
 
 def curves(runs: Path, method: str, offset: int) -> Dict[str, Tuple[List[int], List[float]]]:
     """r, pseudo-label loss and pseudo-label accuracy per iteration of a UDA run (seed 0), on the budget's axis."""
-    from adaptation_table import scalars
-    records = [r for r in scalars(runs / method / 'seed0') if 'seg.tgt.pseudo_ratio' in r]
+    from rsseg.utils.scalars import PSEUDO_RATIO, training_records
+    records = [r for r in training_records(runs / method / 'seed0') if PSEUDO_RATIO in r]
     it = [r['iter'] + offset for r in records]
     loss = [sum(r.get(k, 0.0) for k in PSEUDO_LOSS_KEYS[method]) for r in records]
-    return {'confident share r': (it, [r['seg.tgt.pseudo_ratio'] for r in records]),
+    return {'confident share r': (it, [r[PSEUDO_RATIO] for r in records]),
             'pseudo-label loss': (it, loss),
             'pseudo-label accuracy vs target labels (%)': (it, [r.get('seg.tgt.pseudo_acc_gt', np.nan)
                                                                for r in records])}
@@ -96,7 +96,7 @@ def draw_curves(report: dict, runs: Path, out: Path) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    from rsseg.geo.files import atomic_output
+    from rsseg.formats.files import atomic_output
     methods = [m for m in CURVE_METHODS if (runs / m / 'seed0' / 'result.json').is_file()]
     if not methods:
         return

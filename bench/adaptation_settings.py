@@ -71,7 +71,7 @@ def _write_raster(path: Path, data: np.ndarray, **profile) -> None:
     """Write a GeoTIFF completely or not at all; an existing one is kept (preparing again resumes)."""
     import rasterio
 
-    from rsseg.geo.files import atomic_output
+    from rsseg.formats.files import atomic_output
     if path.is_file():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +171,7 @@ def class_pixels(manifest: Path, split: str, num_classes: int) -> np.ndarray:
     """Labelled pixels per class over a manifest split (255 and other out-of-range values ignored)."""
     import rasterio
 
-    from rsseg.datasets.manifest import Manifest, manifest_path
+    from rsseg.formats.manifest import Manifest, manifest_path
     m = Manifest.load(manifest)
     counts = np.zeros(num_classes, np.int64)
     for chip in m.select(split):

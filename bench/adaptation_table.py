@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / 'bench'))
 
 from adaptation_settings import SHARED, SETTINGS, Setting, majority_class_miou  # noqa: E402
+from rsseg.utils.scalars import active_share, training_records  # noqa: E402
 
 METHODS = {
     'source-only': 'configs/source_only/*tiny*.py',
@@ -199,18 +200,10 @@ def build_config(method: str, setting: Setting, seed: int, iters: int, start: di
     return cfg
 
 
-def scalars(work: Path) -> List[dict]:
-    """Every training record of a run's ``vis_data/scalars.json`` files."""
-    records = []
-    for path in sorted(work.glob('*/vis_data/scalars.json')):
-        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in records if 'iter' in r]
-
-
 def r_active_share(records: List[dict]) -> Optional[float]:
     """Share of logged UDA iterations with the confident share r above ``ACTIVE_R``; None without r."""
-    values = [r['seg.tgt.pseudo_ratio'] for r in records if 'seg.tgt.pseudo_ratio' in r]
-    return round(sum(v > ACTIVE_R for v in values) / len(values), 3) if values else None
+    share = active_share(records, ACTIVE_R)
+    return None if share is None else round(share, 3)
 
 
 def recipe(args: argparse.Namespace) -> str:
@@ -251,7 +244,7 @@ def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, 
     metrics = json.loads((work / 'test' / 'test_metrics.json').read_text())
     record = dict(method=method, seed=seed, miou=metrics['mIoU'],
                   class_iou={c: metrics.get(f'IoU.{c}') for c in setting.classes},
-                  r_active_share=r_active_share(scalars(work)) if method in PSEUDO else None,
+                  r_active_share=r_active_share(training_records(work)) if method in PSEUDO else None,
                   iterations=args.iters, seconds=round(time.time() - started, 1), init=args.init,
                   lr_scale=args.lr_scale,
                   warm_start=f'source-only seed {seed}, iteration {args.warm_iters}' if uda else None)
@@ -319,7 +312,7 @@ def commit() -> str:
 def write_report(setting: Setting, runs: List[dict], args: argparse.Namespace, majority: float,
                  command: str) -> dict:
     """Write ``adaptation_<setting>[_<init>].json`` and ``.md`` (complete or not at all)."""
-    from rsseg.geo.files import write_json
+    from rsseg.formats.files import write_json
     pretraining = backbone_start(args.init, setting, args) if args.init == 'densecl' else None
     report = dict(setting=setting.name, shift=setting.shift, target_manifest=str(setting.target),
                   pretraining=pretraining and dict(method='DenseCL', iterations=pretraining['iterations'],

@@ -178,10 +178,8 @@ def evaluate(out: Path, maps: Dict[str, List[Path]], labels: Path) -> Dict[str, 
 
 def self_training(out: Path) -> Dict[str, float]:
     """ST-DASegNet's confident share r over its logged training steps: share of steps with r > 0, and the mean."""
-    records = []
-    for path in sorted((out / 'train' / 'stdaseg').glob('*/vis_data/scalars.json')):
-        records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    ratios = [r['seg.tgt.pseudo_ratio'] for r in records if 'seg.tgt.pseudo_ratio' in r]
+    from rsseg.utils.scalars import pseudo_ratios, training_records
+    ratios = pseudo_ratios(training_records(out / 'train' / 'stdaseg'))
     summary = dict(steps=len(ratios), active=sum(r > 0 for r in ratios),
                    mean_r=sum(ratios) / len(ratios) if ratios else 0.0)
     print(f"ST-DASegNet self-training: r > 0 in {summary['active']} of {summary['steps']} logged steps "

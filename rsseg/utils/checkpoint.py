@@ -93,11 +93,15 @@ def check_state_dict(model: torch.nn.Module, state: dict, checkpoint: str, confi
     raise ValueError(f'checkpoint {checkpoint} does not match config {config}: ' + '; '.join(parts))
 
 
-def checkpoint_state_dict(filename: str) -> dict:
-    """The (DDP-unwrapped) ``state_dict`` of a checkpoint file, loaded safely."""
-    ckpt = safe_torch_load(filename, map_location='cpu')
+def state_dict_of(ckpt: Any) -> dict:
+    """The (DDP-unwrapped) ``state_dict`` of a loaded checkpoint."""
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
     return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def checkpoint_state_dict(filename: str) -> dict:
+    """The (DDP-unwrapped) ``state_dict`` of a checkpoint file, loaded safely."""
+    return state_dict_of(safe_torch_load(filename, map_location='cpu'))
 
 
 def check_checkpoint_matches(model: torch.nn.Module, filename: str, config: str = 'the config') -> None:

@@ -6,6 +6,7 @@ into torch's hub cache and unpickles them without ``weights_only``; here every r
 ``<torch hub dir>/checkpoints/<file name>`` (the same place mmengine and torch.hub use, so a file a user copies
 there is found on an offline machine) and goes through :func:`~rsseg.utils.checkpoint.safe_torch_load`.
 """
+import functools
 import os
 import os.path as osp
 from typing import Any, Iterator, List, Optional, Tuple
@@ -13,7 +14,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader, get_deprecated_model_names, get_external_models
 
-from .checkpoint import safe_torch_load
+from .checkpoint import safe_torch_load, state_dict_of
 from .config_tree import walk_dicts
 from .packaged_weights import PACKAGED_PREFIX, packaged_checkpoint
 
@@ -126,6 +127,17 @@ def _local_start(checkpoint: str) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
+@functools.lru_cache(maxsize=2)
+def _read_start(path: str, stamp: Tuple[int, int]) -> Any:
+    """A local start loaded safely, once per file version (``stamp``: mtime and size) for both checks."""
+    return safe_torch_load(path, map_location='cpu')
+
+
+def _load_local(path: str) -> Any:
+    stat = os.stat(path)
+    return _read_start(path, (stat.st_mtime_ns, stat.st_size))
+
+
 def check_start_bands(model_cfg: dict, config: str) -> None:
     """Refuse a start written by ``tools/pretrain.py`` (its meta records ``bands``) for a backbone taking another
     band count, before anything is built."""
@@ -134,7 +146,7 @@ def check_start_bands(model_cfg: dict, config: str) -> None:
             path = _local_start(start['checkpoint'])
             if path is None:
                 continue
-            ckpt = safe_torch_load(path, map_location='cpu')
+            ckpt = _load_local(path)
             bands = (ckpt.get('meta') or {}).get('bands') if isinstance(ckpt, dict) else None
             takes = node.get('in_channels', 3)
             if bands is not None and bands != takes:
@@ -150,13 +162,12 @@ def check_start_fits(model: torch.nn.Module, config: str) -> None:
     log line. A start fits when its tensors (after the init_cfg's ``prefix``) cover at least half of the module's and
     none of the shared names has another shape.
     """
-    from .checkpoint import checkpoint_state_dict
     for name, module in model.named_modules():
         for start in _starts(getattr(module, 'init_cfg', None)):
             path = _local_start(start['checkpoint'])
             if path is None:
                 continue
-            state = checkpoint_state_dict(path)
+            state = state_dict_of(_load_local(path))
             prefix = start.get('prefix')
             if prefix:
                 state = {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}
