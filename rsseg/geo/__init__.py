@@ -1,8 +1,8 @@
-"""The raster layer: raster I/O, grids and windows, chips, COGs, scene discovery and the tiler.
+"""The raster layer: raster I/O, grids and windows, chips, COGs, scene discovery, the tiler and dataset converters.
 
-Shared by the tiler (``data_prep``), the datasets' loading transforms and the scene predictor. Imports numpy,
-rasterio and :mod:`rsseg.formats` only: never torch, mmengine, mmcv or mmseg (an import-linter contract,
-``.importlinter``), so the tiler runs without the network stack.
+Shared by the tiler (``data_prep``), the datasets' loading transforms and the scene predictor. Built on numpy,
+rasterio (with rio-cogeo) and :mod:`rsseg.formats`; never imports torch, mmengine, mmcv or mmseg (an import-linter
+contract, ``.importlinter``), so the tiler runs without the network stack.
 """
 from .grid import Grid, open_on_grid, plan_grid
 from .io import open_raster, read_raster

@@ -24,7 +24,7 @@ def scenes_from_args(images: Sequence[str], labels: Optional[Sequence[str]], pat
     return match_scenes(image_paths, label_paths, pattern, read_pairs(pairs) if pairs else None)
 
 
-def load_palette(path: str):
+def load_palette(path: str) -> Palette:
     """A :class:`rsseg.formats.palette.Palette` from a file."""
     return Palette.from_file(path)
 
