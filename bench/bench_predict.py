@@ -71,9 +71,9 @@ def write_model(work: Path, name: str, scene: Path) -> Dict[str, str]:
     import torch
     from mmengine.runner.checkpoint import save_checkpoint
     from mmseg.apis import init_model
-    import rsseg  # noqa: F401
+    import rsseg.plugin  # noqa: F401
     config = work / f'{name}.py'
-    head = ["custom_imports = dict(imports=['rsseg'], allow_failed_imports=False)", "default_scope = 'mmseg'",
+    head = ["custom_imports = dict(imports=['rsseg.plugin'], allow_failed_imports=False)", "default_scope = 'mmseg'",
             f'infer_settings = {dict(classes=CLASSES, palette=PALETTE)!r}']
     body = ([f"_base_ = ['{REPO / 'configs/_base_/models/deeplabv3plus_r18-tiny.py'}']"] if name == 'deeplab'
             else [f'model = {LIGHT_MODEL!r}'])
@@ -148,7 +148,7 @@ def worker_mmseg(args: argparse.Namespace) -> dict:
     import torch
     from mmengine.config import Config
     from mmseg.apis import inference_model, init_model
-    import rsseg  # noqa: F401
+    import rsseg.plugin  # noqa: F401
     cfg = Config.fromfile(args.config)
     stride = max(1, round(args.window * (1 - args.overlap)))
     cfg.model.test_cfg = dict(mode='slide', crop_size=(args.window, args.window), stride=(stride, stride))

@@ -89,7 +89,7 @@ def build(config: str, crop: int, device: str, ablate_universal: bool = False):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
-    import rsseg  # noqa: F401
+    import rsseg.plugin  # noqa: F401
     from mmengine.logging import MMLogger
     MMLogger.get_instance('bench_train_step', log_level='WARNING')  # no per-parameter init report
     init_default_scope('mmseg')
