@@ -116,6 +116,7 @@ def test_benchmark_models_build_for_every_method(method, tmp_path):
     model = MODELS.build(cfg.model)  # ST-DASegNet checks its DDM, heads and discriminators against the backbone
     assert model.decode_head.num_classes == 3
     assert cfg.default_hooks.logger.interval == (1 if method in table.UDA else 25)
+    assert cfg.train_dataloader.batch_size == table.BATCH  # UDA: BATCH source + BATCH target images
     target = cfg.train_dataloader.dataset.get('target')
     if method in table.UDA:  # target labels loaded for the pseudo-label accuracy log
         assert target.with_label and any(t['type'] == 'LoadRasterAnnotation' for t in target.pipeline)
