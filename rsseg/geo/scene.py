@@ -21,7 +21,8 @@ from rasterio.windows import Window
 from rsseg.formats.errors import GeoError, RasterReadError
 
 from .grid import metres_per_unit
-from .io import check_bands, open_raster
+from .io import check_bands, open_raster, read_window
+from .validity import pixel_validity
 
 PathLike = Union[str, Path]
 METRES_PER_DEGREE_LAT = 110_574.0
@@ -105,24 +106,6 @@ def working_shape(info: SceneInfo, factor: Optional[Tuple[float, float]]) -> Tup
     return max(1, math.ceil(info.height / factor[1])), max(1, math.ceil(info.width / factor[0]))
 
 
-def _valid_mask(ds: rasterio.io.DatasetReader, data: np.ndarray, bands: Sequence[int], window: Window) -> np.ndarray:
-    """Validity as GDAL's masks say (False where every band is masked), from the data when masks are nodata-based."""
-    # not io.valid_from_masks: per-band nodata values, dataset-level NODATA_VALUES masks and read alpha bands differ
-    flags = [ds.mask_flag_enums[b - 1] for b in bands]
-    if all(f == [MaskFlags.all_valid] for f in flags):
-        valid = np.ones(data.shape[1:], bool)
-    elif all(f == [MaskFlags.nodata] for f in flags):
-        nodata = ds.nodatavals
-        valid = np.zeros(data.shape[1:], bool)
-        for i, b in enumerate(bands):
-            valid |= data[i] != nodata[b - 1]
-    else:
-        valid = ds.read_masks(list(bands), window=window).any(axis=0)
-    if np.issubdtype(data.dtype, np.floating):
-        valid &= ~np.isnan(data).all(axis=0)
-    return valid
-
-
 class SceneWindowReader:
     """Reads windows of a scene on the working grid; open it in the thread that reads (one handle per thread).
 
@@ -152,11 +135,7 @@ class SceneWindowReader:
 
     def read(self, window: Window) -> Tuple[np.ndarray, np.ndarray]:
         """``(data (C, h, w) in the file's dtype, valid (h, w) bool)`` for a window of the working grid."""
-        try:
-            data = self._ds.read(self.bands, window=window)
-            return data, _valid_mask(self._ds, data, self.bands, window)
-        except RasterioIOError as exc:
-            raise RasterReadError(self.path, f'corrupt or truncated raster, reading failed ({exc})') from None
+        return read_window(self._ds, self.path, self.bands, window)
 
     def read_at(self, row: int, col: int, height: int, width: int) -> Tuple[np.ndarray, np.ndarray]:
         """:meth:`read` of the window at ``(row, col)`` of size ``height`` x ``width``."""
@@ -219,8 +198,7 @@ def warp_to_scene(grid_path: PathLike, info: SceneInfo, bands: Sequence[int], re
             for row in range(0, info.height, rows):
                 window = Window(0, row, info.width, min(rows, info.height - row))
                 data = vrt.read(1, window=window)
-                scene_data = scene.read(list(bands), window=window)
-                data[~_valid_mask(scene, scene_data, bands, window)] = nodata
+                data[~read_window(scene, info.path, bands, window)[1]] = nodata
                 yield row, data
 
 
@@ -235,8 +213,7 @@ def read_decimated(path: PathLike, bands: Optional[Sequence[int]], out_shape: Tu
         band_list = check_bands(path, src.count, bands)
         try:
             data = src.read(band_list, out_shape=(len(band_list), *out_shape), resampling=Resampling[resampling])
-            valid = src.read_masks(band_list, out_shape=(len(band_list), *out_shape),
-                                   resampling=Resampling.nearest).any(axis=0)
+            valid = pixel_validity(src, band_list, data)
         except RasterioIOError as exc:
             raise RasterReadError(path, f'corrupt or truncated raster, reading failed ({exc})') from None
     return data, valid

@@ -56,6 +56,7 @@ from .normalization import NormStats
 from .scenes import Scene
 from .stats import DEFAULT_PERCENTILES, sample_windows, scene_sample, stats_from_samples
 from .tiling import iter_windows, window_starts
+from .validity import nodata_or_mask
 
 RECORD_DIR = '.tiles'
 TILER_VERSION = 1
@@ -429,12 +430,9 @@ def _inspect(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats
         if len(dtypes) > 1:
             raise GeoError(scene.image, f'selected bands have different data types {sorted(dtypes)}')
         grid = plan_grid(img, scene.image, config.gsd, config.crs)
-        nodata = config.nodata if config.nodata is not None else img.nodata
         ds = open_on_grid(img, grid, pick_resampling(config.resampling, 'image', img, grid), config.nodata,
                           alpha_is_data=config.alpha_is_data)
-        masked = nodata is None and any(f != [rasterio.enums.MaskFlags.all_valid] and not (
-            config.alpha_is_data and rasterio.enums.MaskFlags.alpha in f) for f in (ds.mask_flag_enums[b - 1]
-                                                                                   for b in bands))
+        nodata, masked = nodata_or_mask(ds, bands, config.nodata, config.alpha_is_data)
         alpha = [b for b in bands if img.colorinterp[b - 1] == rasterio.enums.ColorInterp.alpha]
         if alpha and not config.alpha_is_data and config.bands is not None:
             warnings.warn(f'{scene.image}: band {alpha[0]} is tagged alpha, so it is used as the validity mask; '
