@@ -35,13 +35,14 @@ import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint l
 from rsseg.apis.runner import load_config
 from rsseg.formats.errors import GeoError
 from rsseg.formats.files import OutputLock, atomic_output, file_sha256, remove_stale_temps, temp_path
-from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, spread_starts, window_weights
+from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, window_weights
 from rsseg.geo.class_styles import class_sidecars, discard_class_sidecars, read_category_names, write_class_sidecars
 from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
                              read_decimated, warp_to_scene, working_shape)
 from rsseg.geo.scenes import LIST_SUFFIXES, raster_files, read_list
+from rsseg.geo.tiling import spread_starts
 from rsseg.utils.checkpoint import check_state_dict
 from rsseg.version import __version__
 from .infer_settings import resolve_settings

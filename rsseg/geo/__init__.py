@@ -9,8 +9,8 @@ from .io import open_raster, read_raster
 from .normalization import NormStats
 from .scenes import Scene, expand_inputs, match_scenes
 from .tiler import TileConfig, TileReport, TilingError, tile_scenes
-from .tiling import grid_shape, iter_windows, window_starts
+from .tiling import end_aligned_starts, grid_shape, iter_windows, spread_starts
 
-__all__ = ['open_raster', 'read_raster', 'NormStats', 'iter_windows', 'window_starts', 'grid_shape', 'tile_scenes',
-           'TileConfig', 'TileReport', 'TilingError', 'Scene', 'match_scenes', 'expand_inputs', 'Grid', 'plan_grid',
-           'open_on_grid']
+__all__ = ['open_raster', 'read_raster', 'NormStats', 'iter_windows', 'end_aligned_starts', 'spread_starts',
+           'grid_shape', 'tile_scenes', 'TileConfig', 'TileReport', 'TilingError', 'Scene', 'match_scenes',
+           'expand_inputs', 'Grid', 'plan_grid', 'open_on_grid']

@@ -11,7 +11,6 @@ The window grid cuts the raster into cells (runs of rows and of columns covered 
 classes as soon as its last window is in, so memory is about ``num_classes x overlap rows x width`` floats (the band
 shared with the next window row) plus a few windows, independent of the scene's height.
 """
-import math
 from bisect import bisect_left
 from functools import lru_cache
 from typing import Dict, Iterator, List, Sequence, Tuple
@@ -76,21 +75,6 @@ def border_flags(row: int, col: int, height: int, width: int, scene_height: int,
     return (row == 0, row + height >= scene_height, col == 0, col + width >= scene_width)
 
 
-def spread_starts(size: int, window: int, stride: int) -> List[int]:
-    """Window offsets along one axis: as many as :func:`rsseg.geo.tiling.window_starts` gives, spread evenly.
-
-    The first window starts at 0 and the last ends at ``size``, like mmseg's ``slide_inference``, but instead of
-    shifting only the last window back (which can make the last two overlap by almost a whole window), the step is
-    shrunk evenly to ``(size - window) / (n - 1) <= stride``. Every overlap is then about the requested one, so
-    blending is uniform and the band of rows shared by two window rows, which :class:`BlendAccumulator` must hold
-    at full width, stays ``~ window - stride`` rows everywhere.
-    """
-    if size <= window:
-        return [0]
-    count = math.ceil((size - window) / stride) + 1
-    return [round(i * (size - window) / (count - 1)) for i in range(count)]
-
-
 def segments(size: int, starts: Sequence[int], window: int) -> Tuple[List[int], List[int]]:
     """Cut one axis where windows start or end.
 
@@ -120,7 +104,7 @@ class BlendAccumulator:
     Args:
         height: Raster height.
         width: Raster width.
-        rows: Window row offsets (e.g. :func:`spread_starts` or :func:`rsseg.geo.tiling.window_starts`).
+        rows: Window row offsets (:mod:`rsseg.geo.tiling`: ``spread_starts`` or ``end_aligned_starts``).
         cols: Window column offsets.
         window: ``(height, width)`` of the windows (clipped to the raster).
         num_classes: Number of probability channels.

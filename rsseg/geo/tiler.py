@@ -55,7 +55,7 @@ from .io import check_bands, is_vsi, open_raster, read_window
 from .normalization import NormStats
 from .scenes import Scene
 from .stats import DEFAULT_PERCENTILES, sample_windows, scene_sample, stats_from_samples
-from .tiling import iter_windows, window_starts
+from .tiling import end_aligned_starts, iter_windows, size_pair
 from .validity import nodata_or_mask
 
 RECORD_DIR = '.tiles'
@@ -122,8 +122,8 @@ class TileConfig:
     domain: str = ''
 
     def __post_init__(self) -> None:
-        self.chip = _pair(self.chip, 'chip')
-        self.stride = _pair(self.stride, 'stride')
+        self.chip = size_pair(self.chip, 'chip')
+        self.stride = size_pair(self.stride, 'stride')
         if self.stride[0] > self.chip[0] or self.stride[1] > self.chip[1]:
             raise ValueError(f'stride {self.stride} larger than chip {self.chip} would skip pixels')
         if not 0.0 <= self.min_valid <= 1.0:
@@ -656,8 +656,8 @@ def _make_jobs(scene: Scene, info: SceneInfo, config: TileConfig, out: Path, wor
     """Group a scene's windows into rectangles read in one go (bounded memory, enough jobs to balance workers)."""
     grid = info.grid
     chip_h, chip_w = config.chip
-    rows = window_starts(grid.height, chip_h, config.stride[0])
-    cols = window_starts(grid.width, chip_w, config.stride[1])
+    rows = end_aligned_starts(grid.height, chip_h, config.stride[0])
+    cols = end_aligned_starts(grid.width, chip_w, config.stride[1])
     win_h, win_w = min(chip_h, grid.height), min(chip_w, grid.width)
     col_groups = _chunk(cols, win_w, max(win_w, GROUP_MAX_WIDTH))
     union_w = max(g[-1] + win_w - g[0] for g in col_groups)
@@ -981,11 +981,3 @@ def _json_value(value: Optional[float]) -> Any:
         return None
     return 'nan' if math.isnan(float(value)) else float(value)
 
-
-def _pair(value: Any, name: str) -> Tuple[int, int]:
-    if isinstance(value, int):
-        return (value, value)
-    pair = tuple(int(v) for v in value)
-    if len(pair) != 2 or min(pair) <= 0:
-        raise ValueError(f'{name} must be a positive int or (h, w), got {value!r}')
-    return pair  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from rsseg.apis import ScenePredictor, collect_scenes
 from rsseg.apis.infer_settings import resolve_settings
 from rsseg.formats.errors import GeoError, RasterReadError
 from rsseg.formats.manifest import Manifest
-from rsseg.geo.blend import spread_starts
+from rsseg.geo.tiling import spread_starts
 from rsseg.geo.cog import is_complete, validate_cog
 from rsseg.geo.normalization import NormStats
 from rsseg.geo.scene import SceneInfo, grid_factor

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from rsseg.geo.blend import BlendAccumulator, border_flags, segments, spread_starts, window_weights
-from rsseg.geo.tiling import window_starts
+from rsseg.geo.blend import BlendAccumulator, border_flags, segments, window_weights
+from rsseg.geo.tiling import end_aligned_starts, spread_starts
 
 
 @pytest.mark.parametrize('mode', ['hann', 'pyramid'])
@@ -31,7 +31,7 @@ def test_unknown_blend_mode_is_refused() -> None:
 
 
 def _blend(height: int, width: int, chip: int, stride: int, probs_fn, mode: str = 'hann', valid_fn=None,
-           skip_fn=None, advance_every: int = 1, starts=window_starts):
+           skip_fn=None, advance_every: int = 1, starts=end_aligned_starts):
     """Run the accumulator over a ``starts`` grid in row-major order; returns (classes, confidence, acc)."""
     rows, cols = starts(height, chip, stride), starts(width, chip, stride)
     h, w = min(chip, height), min(chip, width)
@@ -60,7 +60,7 @@ def _blend(height: int, width: int, chip: int, stride: int, probs_fn, mode: str 
 
 
 def test_segments_cut_where_windows_start_and_end() -> None:
-    cuts, last = segments(100, window_starts(100, 40, 30), 40)      # windows at 0, 30, 60
+    cuts, last = segments(100, end_aligned_starts(100, 40, 30), 40)      # windows at 0, 30, 60
     assert cuts == [0, 30, 40, 60, 70, 100] and last == [0, 1, 1, 2, 2]
     assert segments(20, [0], 40) == ([0, 20], [0])                  # a raster smaller than the window
 
@@ -92,25 +92,13 @@ def test_result_does_not_depend_on_when_rows_are_flushed() -> None:
     np.testing.assert_array_equal(eager[1], late[1])
     full = np.zeros((3, 101, 67), np.float32)
     wsum = np.zeros((101, 67), np.float32)
-    for r in window_starts(101, 24, 17):
-        for c in window_starts(67, 24, 17):
+    for r in end_aligned_starts(101, 24, 17):
+        for c in end_aligned_starts(67, 24, 17):
             weight = window_weights(24, 24, 'hann', border_flags(r, c, 24, 24, 101, 67))
             full[:, r:r + 24, c:c + 24] += probs(r, c, 24, 24) * weight
             wsum[r:r + 24, c:c + 24] += weight
     np.testing.assert_array_equal(eager[0], full.argmax(0))      # the whole-scene reference buffer
     np.testing.assert_allclose(eager[1], full.max(0) / wsum, atol=5e-4)         # float16 staging
-
-
-@pytest.mark.parametrize('size,window,stride', [(1000, 64, 48), (16384, 512, 384), (513, 512, 384), (100, 100, 75),
-                                                 (37, 64, 48), (1001, 10, 1)])
-def test_spread_starts_cover_the_axis_with_even_overlaps(size: int, window: int, stride: int) -> None:
-    starts = spread_starts(size, window, stride)
-    assert len(starts) == len(window_starts(size, window, stride))          # same number of windows, same compute
-    assert starts[0] == 0 and starts[-1] == max(size - window, 0)
-    steps = np.diff(starts)
-    assert (steps >= 1).all() and (steps <= stride).all()                  # no gap, no duplicate
-    if len(steps) > 1:
-        assert steps.max() - steps.min() <= 1                              # even: no sliver at the end
 
 
 def test_memory_held_is_the_overlap_band_not_the_scene() -> None:

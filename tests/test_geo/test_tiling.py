@@ -1,8 +1,8 @@
-"""Grid math of :mod:`rsseg.geo.tiling`: coverage, last-window policy, no duplicates."""
+"""Window plans of :mod:`rsseg.geo.tiling`: coverage, last-window policy, even spread, no duplicates."""
 import numpy as np
 import pytest
 
-from rsseg.geo.tiling import grid_shape, iter_windows, window_starts
+from rsseg.geo.tiling import end_aligned_starts, grid_shape, iter_windows, spread_starts
 
 
 def _coverage(width, height, windows):
@@ -17,26 +17,26 @@ def _coverage(width, height, windows):
 class TestWindowStarts:
 
     def test_exact_fit(self):
-        assert window_starts(512, 256, 256) == [0, 256]
+        assert end_aligned_starts(512, 256, 256) == [0, 256]
 
     def test_last_shifted_back(self):
         # 600 px, chip 256, stride 256: 0, 256, then 344 (= 600 - 256) instead of overhanging 512.
-        assert window_starts(600, 256, 256) == [0, 256, 344]
+        assert end_aligned_starts(600, 256, 256) == [0, 256, 344]
 
     def test_overlap_and_shift(self):
-        assert window_starts(1000, 512, 384) == [0, 384, 488]
+        assert end_aligned_starts(1000, 512, 384) == [0, 384, 488]
 
     def test_potsdam_tile_not_truncated(self):
         # mmseg's converter drops the last 368 px of a 6000 px Potsdam tile with 512 chips; rsseg ends at 6000.
-        starts = window_starts(6000, 512, 512)
+        starts = end_aligned_starts(6000, 512, 512)
         assert starts[-1] + 512 == 6000
         assert len(starts) == len(set(starts)) == 12
 
     def test_smaller_than_chip(self):
-        assert window_starts(100, 256, 128) == [0]
+        assert end_aligned_starts(100, 256, 128) == [0]
 
     def test_stride_one(self):
-        assert window_starts(10, 4, 1) == list(range(7))
+        assert end_aligned_starts(10, 4, 1) == list(range(7))
 
 
 class TestIterWindows:
@@ -81,3 +81,15 @@ class TestIterWindows:
     def test_bad_arguments(self, chip, stride):
         with pytest.raises(ValueError):
             iter_windows(100, 100, chip, stride)
+
+
+@pytest.mark.parametrize('size,window,stride', [(1000, 64, 48), (16384, 512, 384), (513, 512, 384), (100, 100, 75),
+                                                 (37, 64, 48), (1001, 10, 1)])
+def test_spread_starts_cover_the_axis_with_even_overlaps(size: int, window: int, stride: int) -> None:
+    starts = spread_starts(size, window, stride)
+    assert len(starts) == len(end_aligned_starts(size, window, stride))    # same number of windows, same compute
+    assert starts[0] == 0 and starts[-1] == max(size - window, 0)
+    steps = np.diff(starts)
+    assert (steps >= 1).all() and (steps <= stride).all()                  # no gap, no duplicate
+    if len(steps) > 1:
+        assert steps.max() - steps.min() <= 1                              # even: no sliver at the end
