@@ -13,7 +13,6 @@ Example::
     predictor = ScenePredictor('configs/....py', 'work_dirs/.../iter_4000.pth', device='cuda:0')
     predictor.predict_scene('scenes/area_12.tif', 'maps/')   # maps/area_12.tif (+ .tif.aux.xml, .qml, ...)
 """
-import glob
 import hashlib
 import json
 import os
@@ -41,14 +40,13 @@ from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
                              read_decimated, warp_to_scene, working_shape)
-from rsseg.geo.scenes import LIST_SUFFIXES, raster_files, read_list
+from rsseg.geo.scenes import SCENE_SUFFIXES, check_unique_names, expand_inputs
 from rsseg.geo.tiling import spread_starts
 from rsseg.utils.checkpoint import check_state_dict
 from rsseg.version import __version__
 from .infer_settings import resolve_settings
 
 PathLike = Union[str, Path]
-SCENE_SUFFIXES = ('.tif', '.tiff', '.vrt', '.jp2', '.img')
 LOGGER_NAME = 'rsseg'
 ReadFn = Callable[[int, int, int, int], Tuple[np.ndarray, np.ndarray]]
 RowSink = Callable[[int, np.ndarray, np.ndarray], None]
@@ -144,64 +142,24 @@ def default_window(cfg: Config) -> Tuple[int, Optional[float]]:
 
 # ---------------------------------------------------------------------------------------------------- scene lists
 def collect_scenes(inputs: Sequence[PathLike]) -> List[Path]:
-    """Scenes from files, globs, folders (their rasters) and list files (one path a line, relative to the list).
+    """Scenes to predict: :func:`~rsseg.geo.scenes.expand_inputs` (a folder gives its scene rasters), named uniquely.
 
     Raises:
         FileNotFoundError: An input that matches nothing.
         ValueError: No scenes at all, a folder without scenes, or two scenes with the same name (their outputs would
             collide).
     """
-    scenes: List[Path] = []
-    for item in inputs:
-        path = Path(item)
-        # not expand_inputs: no PNG/JPEG in folders, non-recursive unfiltered globs, its own errors and de-duplication
-        if path.is_dir():
-            scenes += _folder_scenes(path)
-        elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
-            scenes += [Path(p) for p in read_list(path)]
-        elif path.is_file():
-            scenes.append(path)
-        elif glob.has_magic(str(item)):
-            matched = sorted(Path(p) for p in glob.glob(str(item)) if Path(p).is_file())
-            if not matched:
-                raise FileNotFoundError(f'no scene matches {item}')
-            scenes += matched
-        else:
-            raise FileNotFoundError(f'scene {item} does not exist')
-    return _unique_scenes(scenes)
-
-
-def _folder_scenes(folder: Path) -> List[Path]:
-    """The scene rasters in ``folder``; none is an error naming the folder and the files it does hold."""
-    found = raster_files(folder, SCENE_SUFFIXES)
-    if found:
-        return found
-    others = sorted({p.suffix.lower() or p.name for p in folder.iterdir() if p.is_file()})
-    held = (f'it holds only {", ".join(others)} file(s); pass such rasters by file name or glob (un-georeferenced '
-            'ones need --allow-no-crs)' if others else 'it holds no files')
-    raise ValueError(f'no scenes ({"/".join(SCENE_SUFFIXES)}) in folder {folder}: {held}')
+    scenes = expand_inputs(inputs, 'scene', SCENE_SUFFIXES)
+    if not scenes:
+        raise ValueError('no scenes to predict')
+    check_unique_names(scenes, 'scene')
+    return [Path(p) for p in scenes]
 
 
 def scene_error(scene: PathLike, exc: BaseException) -> str:
     """``exc``'s message naming ``scene`` once: most errors already start with the path, so it is not prefixed twice."""
     text = str(exc) or type(exc).__name__
     return text if str(scene) in text or Path(scene).name in text else f'{scene}: {text}'
-
-
-def _unique_scenes(scenes: List[Path]) -> List[Path]:
-    """Drop repeated paths; refuse two different scenes with the same file stem."""
-    unique, by_stem = [], {}
-    for scene in scenes:
-        key = os.path.abspath(scene)
-        if by_stem.get(scene.stem) == key:
-            continue
-        if scene.stem in by_stem:
-            raise ValueError(f'scenes {by_stem[scene.stem]} and {key} have the same name: their outputs would collide')
-        by_stem[scene.stem] = key
-        unique.append(scene)
-    if not unique:
-        raise ValueError('no scenes to predict')
-    return unique
 
 
 def _libc_trim() -> Callable[[], None]:

@@ -1,6 +1,12 @@
-"""Finding scenes: files, folders, globs and list files; labels matched to images by name pattern or explicit pairs."""
+"""Finding scenes: files, folders, globs and list files; labels matched to images by name pattern or explicit pairs.
+
+:func:`expand_inputs` is the one way inputs become raster paths, for the tiler, the converters and the scene
+predictor (``rsseg.apis.collect_scenes``); whole-image folders of the preparers and the colour-mask converter are
+listed with :func:`list_images`.
+"""
 import csv
 import glob
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +15,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 from .io import PathLike, is_vsi
 
 RASTER_SUFFIXES = ('.tif', '.tiff', '.vrt', '.jp2', '.img', '.png', '.jpg', '.jpeg')
+# Scenes a folder gives the scene predictor: georeferenced formats (photos are passed by name or glob).
+SCENE_SUFFIXES = ('.tif', '.tiff', '.vrt', '.jp2', '.img')
 LIST_SUFFIXES = ('.txt', '.lst', '.list')
 # Whole images a preparer or converter lists in a folder (no VRT/JP2: those are scenes for the tiler).
 IMAGE_SUFFIXES = ('.tif', '.tiff', '.jpg', '.jpeg', '.png')
@@ -29,22 +37,25 @@ class Scene:
     label: Optional[str] = None
 
 
-def expand_inputs(items: Iterable[str], what: str = 'input') -> List[str]:
-    """Raster paths from files, folders (their rasters, sorted), glob patterns and list files (one path a line).
+def expand_inputs(items: Iterable[PathLike], what: str = 'input',
+                  folder_suffixes: Sequence[str] = RASTER_SUFFIXES) -> List[str]:
+    """Raster paths from files, folders, glob patterns and list files (one path a line), in order.
 
-    Relative paths in a list file are relative to the list file. Duplicates are dropped, order kept.
+    A folder gives its rasters whose suffix is in ``folder_suffixes`` (sorted, not recursive); a glob gives the
+    rasters it matches (``**`` recurses); a list file's relative paths are relative to it; GDAL virtual paths
+    (``/vsizip/...``) pass as they are. A file given twice (by any path) is kept once.
 
     Raises:
-        FileNotFoundError: An item that is neither an existing file, a folder nor a glob that matches anything.
+        FileNotFoundError: An item that does not exist, or a glob that matches no raster.
+        ValueError: A folder without such rasters (the message says what it holds).
     """
     out: List[str] = []
-    for item in items:
-        item = str(item)
+    for item in map(str, items):
         path = Path(item)
         if is_vsi(item):
             out.append(item)
         elif path.is_dir():
-            out.extend(str(p) for p in raster_files(path))
+            out.extend(str(p) for p in folder_rasters(path, folder_suffixes, what))
         elif path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
             out.extend(read_list(path))
         elif path.is_file():
@@ -57,14 +68,41 @@ def expand_inputs(items: Iterable[str], what: str = 'input') -> List[str]:
             out.extend(matches)
         else:
             raise FileNotFoundError(f'{what} {item} does not exist')
-    seen = set()
-    return [p for p in out if not (p in seen or seen.add(p))]
+    seen: set = set()
+    return [p for p in out if not (_identity(p) in seen or seen.add(_identity(p)))]
+
+
+def _identity(path: str) -> str:
+    """What makes two paths the same file for :func:`expand_inputs` (its absolute path)."""
+    return path if is_vsi(path) else os.path.abspath(path)
 
 
 def raster_files(folder: PathLike, suffixes: Sequence[str] = RASTER_SUFFIXES) -> List[Path]:
     """Files directly inside ``folder`` whose suffix is in ``suffixes`` (sorted), hidden files excluded."""
     return sorted(p for p in Path(folder).iterdir()
                   if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith('.'))
+
+
+def folder_rasters(folder: PathLike, suffixes: Sequence[str], what: str) -> List[Path]:
+    """:func:`raster_files` of ``folder``; none is an error naming the folder and the files it does hold."""
+    found = raster_files(folder, suffixes)
+    if found:
+        return found
+    others = sorted({p.suffix.lower() or p.name for p in Path(folder).iterdir() if p.is_file()})
+    where = (f'folder {folder}: it holds only {", ".join(others)} file(s); pass such rasters by file name or glob'
+             if others else str(folder))
+    raise ValueError(f'no {what}s ({"/".join(suffixes)}) in {where}')
+
+
+def check_unique_names(paths: Sequence[PathLike], what: str = 'scene') -> None:
+    """Refuse two files with the same scene name (stem): chips and class maps are named by it."""
+    names: Dict[str, str] = {}
+    for path in map(str, paths):
+        name = scene_name(path)
+        if name in names:
+            raise ValueError(f'two {what}s share the scene name {name!r}: {names[name]} and {path} '
+                             '(scene names must be unique: they name the outputs)')
+        names[name] = path
 
 
 def read_list(path: Path) -> List[str]:
@@ -106,13 +144,7 @@ def match_scenes(images: Sequence[str], labels: Optional[Sequence[str]] = None, 
     """
     if not images:
         raise ValueError('no input scenes: the image list is empty')
-    names: Dict[str, str] = {}
-    for img in images:
-        name = scene_name(img)
-        if name in names:
-            raise ValueError(f'two images share the scene name {name!r}: {names[name]} and {img} '
-                             '(scene names must be unique)')
-        names[name] = img
+    check_unique_names(images, 'image')
     if pairs is not None:
         return [Scene(scene_name(img), img, _pair_for(img, pairs)) for img in images]
     if not labels:
@@ -173,11 +205,7 @@ def pair_by_stem(images: Sequence[Path], masks: Sequence[Path]) -> List[tuple]:
 
 
 def list_images(folder: str) -> List[Path]:
-    """Image files in ``folder``, sorted; a missing or empty folder is an error naming it."""
-    path = Path(folder)
-    if not path.is_dir():
+    """Image files in ``folder``, sorted; a missing folder or one without images is an error naming it."""
+    if not Path(folder).is_dir():
         raise FileNotFoundError(f'data folder {folder} does not exist')
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith('.'))
-    if not files:
-        raise FileNotFoundError(f'no images ({"/".join(IMAGE_SUFFIXES)}) in {folder}')
-    return files
+    return folder_rasters(folder, IMAGE_SUFFIXES, 'image')

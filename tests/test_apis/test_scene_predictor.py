@@ -306,11 +306,11 @@ def test_collect_scenes_from_files_globs_folders_and_lists(tmp_path: Path) -> No
     assert collect_scenes([str(tmp_path / '*.tif'), a]) == [a, b]
     assert collect_scenes([tmp_path / 'sub']) == [c]
     write_scene(tmp_path / 'sub' / 'a.tif', width=8, height=8)
-    with pytest.raises(ValueError, match='same name'):
+    with pytest.raises(ValueError, match='share the scene name'):
         collect_scenes([a, tmp_path / 'sub' / 'a.tif'])
     with pytest.raises(FileNotFoundError, match='missing.tif does not exist'):
         collect_scenes([tmp_path / 'missing.tif'])
-    with pytest.raises(FileNotFoundError, match='no scene matches'):
+    with pytest.raises(FileNotFoundError, match='scene pattern .* matches no raster file'):
         collect_scenes([str(tmp_path / '*.jp2')])
 
 
