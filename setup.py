@@ -21,20 +21,24 @@ setup(
     long_description=(HERE / 'README.md').read_text() if (HERE / 'README.md').exists() else '',
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
-    packages=find_packages(include=['rsseg', 'rsseg.*', 'data_prep', 'data_prep.*', 'tools', 'tools.*']),
+    packages=find_packages(include=['rsseg', 'rsseg.*']),  # tools/ and data_prep/ are scripts over rsseg.cli
     include_package_data=True,
     install_requires=[
         'torch>=2.0', 'mmcv>=2.1.0,<2.2.0', 'mmengine>=0.10.0,<0.11', 'mmsegmentation==1.2.2', *REQUIREMENTS
     ],
     entry_points={
         'console_scripts': [
-            'rsseg-train=tools.train:cli',
-            'rsseg-test=tools.test:cli',
-            'rsseg-pretrain=tools.pretrain:cli',
-            'rsseg-tile=data_prep.tile_scenes:cli',
-            'rsseg-infer=tools.infer:cli',
-            'rsseg-convert-masks=data_prep.convert_color_masks:cli',
-            'rsseg-plot-curves=tools.plot_curves:cli',
+            'rsseg-train=rsseg.cli.train:cli',
+            'rsseg-test=rsseg.cli.test:cli',
+            'rsseg-pretrain=rsseg.cli.pretrain:cli',
+            'rsseg-infer=rsseg.cli.infer:cli',
+            'rsseg-demo=rsseg.cli.demo:cli',
+            'rsseg-plot-curves=rsseg.cli.plot_curves:cli',
+            'rsseg-tile=rsseg.cli.tile:cli',
+            'rsseg-convert-masks=rsseg.cli.convert_color_masks:cli',
+            'rsseg-convert-potsdam=rsseg.cli.convert_potsdam:cli',
+            'rsseg-convert-vaihingen=rsseg.cli.convert_vaihingen:cli',
+            'rsseg-convert-loveda=rsseg.cli.convert_loveda:cli',
         ],
     },
 )

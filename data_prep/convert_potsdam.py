@@ -1,35 +1,11 @@
-"""Convert ISPRS Potsdam (IRRG or RGB; colour-coded labels, with or without boundaries) into rsseg chips + manifest.
+"""Convert ISPRS Potsdam into chips + manifest (the console script ``rsseg-convert-potsdam``)::
 
-Example: ``python data_prep/convert_potsdam.py data/raw/potsdam --out data/potsdam-irrg --variant irrg``
+    python data_prep/convert_potsdam.py ROOT --out DIR [--variant irrg|rgb]
+
+The command line lives in :mod:`rsseg.cli.convert_potsdam`; ``--help`` lists its options.
 """
-import sys
-from pathlib import Path
-from typing import Optional, Sequence
-
-if __package__ in (None, ''):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from data_prep._convert_common import common_kwargs, converter_parser, finish  # noqa: E402
-from rsseg.utils.cli import run_cli  # noqa: E402
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the converter."""
-    p = converter_parser('convert_potsdam', __doc__.split('\n\n')[0])
-    p.add_argument('--variant', default='irrg', choices=('irrg', 'rgb'), help='IRRG (bands 4,1,2 of RGBIR) or RGB')
-    p.add_argument('--labels', default='noboundary', choices=('noboundary', 'full'),
-                   help='eroded labels (boundaries ignored) or full labels')
-    p.add_argument('--clutter', default='class', choices=('class', 'ignore'), help='clutter as a 6th class or ignored')
-    args = p.parse_args(argv)
-    from rsseg.geo.converters import convert_potsdam
-    return finish(convert_potsdam(args.root, args.out, variant=args.variant, labels=args.labels, clutter=args.clutter,
-                                  **common_kwargs(args)))
-
-
-def cli() -> None:
-    """Console entry point."""
-    run_cli(main)
-
+from rsseg.cli.convert_potsdam import main
+from rsseg.utils.cli import run_cli
 
 if __name__ == '__main__':
-    cli()
+    run_cli(main)

@@ -4,6 +4,7 @@ The contracts are read from the source; the torch-free checks run the real impor
 interpreter in which torch, torchvision, mmengine, mmcv and mmseg cannot be imported, as on a machine that only
 prepares data. The parts and their rules: docs/ARCHITECTURE.md.
 """
+import configparser
 import json
 import shutil
 import subprocess
@@ -32,8 +33,18 @@ PRELUDE = textwrap.dedent(f"""\
     else:
         raise SystemExit('the prelude failed to block torch')
     """)
-# Every module of the torch-free parts: the package root, the file formats, the raster layer, data_prep/.
-TORCH_FREE = textwrap.dedent("""\
+
+def torch_free_commands() -> list:
+    """The command-line modules of rsseg.cli in .importlinter's torch-free contract (tiler, converters)."""
+    config = configparser.ConfigParser()
+    config.read(REPO / '.importlinter')
+    sources = config['importlinter:contract:torch-free']['source_modules'].split()
+    return [m for m in sources if m.startswith('rsseg.cli.')]
+
+
+# Every module of the torch-free parts: the package root, the file formats, the raster layer, the tiler's and the
+# converters' command lines (rsseg.cli), data_prep/.
+TORCH_FREE = textwrap.dedent(f"""\
     import importlib
     import pkgutil
 
@@ -45,6 +56,8 @@ TORCH_FREE = textwrap.dedent("""\
     for package in (rsseg.formats, rsseg.geo, data_prep):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):
             importlib.import_module(info.name)
+    for name in {torch_free_commands()!r}:
+        importlib.import_module(name)
     loaded = sorted(m for m in sys.modules if m.split('.')[0] in BLOCKED and sys.modules[m] is not None)
     assert not loaded, loaded
     print('torch-free imports: ok')
@@ -82,10 +95,30 @@ def test_raster_layer_and_formats_import_without_the_network_stack():
     assert 'torch-free imports: ok' in proc.stdout
 
 
-def test_tiler_help_without_the_network_stack():
-    proc = run_blocked("from data_prep.tile_scenes import main\nmain(['--help'])\n")
+def test_torch_free_commands_are_the_tiler_and_the_converters():
+    assert set(torch_free_commands()) == {'rsseg.cli.tile', 'rsseg.cli.converter_args', 'rsseg.cli.convert_color_masks',
+                                          'rsseg.cli.convert_potsdam', 'rsseg.cli.convert_vaihingen',
+                                          'rsseg.cli.convert_loveda'}
+
+
+def test_data_prep_scripts_help_without_the_network_stack():
+    """Each ``python data_prep/NAME.py --help``, run as a script the way users do."""
+    scripts = sorted(str(p.relative_to(REPO)) for p in (REPO / 'data_prep').glob('[!_]*.py'))
+    assert 'data_prep/tile_scenes.py' in scripts and len(scripts) == 5
+    proc = run_blocked(textwrap.dedent(f"""\
+        import runpy
+        for script in {scripts!r}:
+            sys.argv = [script, '--help']
+            try:
+                runpy.run_path(script, run_name='__main__')
+            except SystemExit as exc:
+                assert exc.code == 0, (script, exc.code)
+            else:
+                raise AssertionError(f'{{script}} --help did not exit')
+        """))
     assert proc.returncode == 0, proc.stderr
     assert 'usage: rsseg-tile' in proc.stdout and '--palette' in proc.stdout
+    assert proc.stdout.count('usage: ') == len(scripts) and 'usage: convert_loveda' in proc.stdout
 
 
 def test_tiler_cuts_chips_without_the_network_stack(tmp_path):
@@ -93,7 +126,7 @@ def test_tiler_cuts_chips_without_the_network_stack(tmp_path):
     out = tmp_path / 'chips'
     argv = ['--images', str(image), '--labels', str(label), '--label-pattern', '{stem}_label', '--palette',
             str(palette), '--out', str(out), '--chip', '32', '--stride', '32', '--splits', '1,0,0', '--no-progress']
-    proc = run_blocked(f'from data_prep.tile_scenes import main\nraise SystemExit(main({argv!r}))\n')
+    proc = run_blocked(f'from rsseg.cli.tile import main\nraise SystemExit(main({argv!r}))\n')
     assert proc.returncode == 0, proc.stderr
     manifest = Manifest.load(out / 'manifest.json')
     assert manifest.classes == ['a', 'b'] and len(manifest.chips) == 4

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from data_prep.convert_color_masks import main
+from rsseg.cli.convert_color_masks import main
 
 from ..conftest import REPO
 

@@ -6,7 +6,7 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from data_prep import convert_loveda, convert_potsdam, convert_vaihingen
+from rsseg.cli import convert_loveda, convert_potsdam, convert_vaihingen
 from rsseg.formats.manifest import Manifest
 from rsseg.geo.converters import convert_loveda as api_loveda
 from rsseg.geo.converters import convert_potsdam as api_potsdam

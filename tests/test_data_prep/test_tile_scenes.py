@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from data_prep import tile_scenes as cli_mod
+from rsseg.cli import tile as cli_mod
 from rsseg.formats.manifest import Manifest
 from tests.conftest import run_tool
 from tests.data.tiler_scenes.data import ISPRS_COLORS, class_blocks, make_color_label, make_scene

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.plot_curves import find_scalars, group_keys, load_scalars, main
+from rsseg.cli.plot_curves import find_scalars, group_keys, load_scalars, main
 
 
 

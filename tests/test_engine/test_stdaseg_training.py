@@ -90,7 +90,7 @@ class TestTinyConfig:
         assert list(work_dir.glob('best_mIoU_iter_*.pth'))
 
     def test_curves_plot(self, trained):
-        from tools.plot_curves import main as plot_main
+        from rsseg.cli.plot_curves import main as plot_main
         _, work_dir = trained
         out = work_dir / 'curves.png'
         assert plot_main([str(work_dir), '--out', str(out)]) == 0

@@ -130,7 +130,7 @@ def test_dubai_jpg_png_with_palettes(shared_data, tmp_path, capsys):
     """Non-georeferenced JPG tiles with RGB (and, in Tile 2, paletted) masks; the shipped wrong palette is refused."""
     import json
 
-    from data_prep.tile_scenes import main
+    from rsseg.cli.tile import main
     from rsseg.utils.cli import run_cli
     tile1, tile2 = shared_data / 'dubai' / 'Tile 1', shared_data / 'dubai' / 'Tile 2'
     palette = {'classes': {'building': '#3C1098', 'land': '#8429F6', 'road': '#6EC1E4', 'vegetation': '#FEDD3A',

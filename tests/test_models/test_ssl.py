@@ -23,7 +23,7 @@ def tile(utm_raster, tmp: Path, name: str, bands: int, labels: bool) -> Path:
     import numpy as np
     import rasterio
 
-    from data_prep.tile_scenes import main as tile_main
+    from rsseg.cli.tile import main as tile_main
     scene = utm_raster(f'{name}.tif', count=bands, width=144, height=144, nodata=None, seed=bands)
     args = ['--images', str(scene), '--out', str(tmp / name), '--chip', '48', '--stride', '48', '--no-progress',
             '--splits', '1,0,0']

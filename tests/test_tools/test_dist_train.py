@@ -3,6 +3,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import rsseg.plugin  # noqa: F401  (safe loading allows the types mmengine writes, as in the tools)
 from rsseg.utils.checkpoint import safe_torch_load
 
 from ..conftest import REPO, TINY_CONFIG

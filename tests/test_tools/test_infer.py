@@ -10,7 +10,7 @@ import pytest
 import rasterio
 
 from rsseg.geo.cog import is_complete, validate_cog
-from tools.infer import main
+from rsseg.cli.infer import main
 
 from ..conftest import REPO, run_tool
 from ..test_apis.fixtures import write_scene, write_tiny_model
@@ -89,7 +89,7 @@ def test_unwritable_output_folder_and_missing_scene(model, tmp_path: Path) -> No
 
 
 def test_console_entry_point_reports_a_mismatched_checkpoint_in_one_line(model, tmp_path: Path) -> None:
-    assert "'rsseg-infer=tools.infer:cli'" in (REPO / 'setup.py').read_text()
+    assert "'rsseg-infer=rsseg.cli.infer:cli'" in (REPO / 'setup.py').read_text()
     exe = Path(sys.executable).parent / 'rsseg-infer'
     if not exe.is_file():
         pytest.skip('rsseg is not installed into this environment (no rsseg-infer console script)')

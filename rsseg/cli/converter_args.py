@@ -1,12 +1,7 @@
-"""Arguments shared by the dataset converter CLIs (``convert_potsdam.py``, ``convert_vaihingen.py``,
-``convert_loveda.py``)."""
+"""Options shared by the dataset converters' command lines (:mod:`rsseg.cli.convert_potsdam`,
+:mod:`~rsseg.cli.convert_vaihingen`, :mod:`~rsseg.cli.convert_loveda`); not a command itself."""
 import argparse
-import sys
 import warnings
-from pathlib import Path
-
-if __package__ in (None, ''):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def converter_parser(prog: str, description: str, chip: int = 512) -> argparse.ArgumentParser:
