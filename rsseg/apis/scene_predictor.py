@@ -33,10 +33,11 @@ from mmengine.logging import MMLogger, print_log
 import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from rsseg.apis.runner import load_config
 from rsseg.formats.errors import GeoError
-from rsseg.formats.files import OutputLock, atomic_output, file_sha256, remove_stale_temps, temp_path
+from rsseg.formats.files import OutputLock, PathLike, atomic_output, file_sha256, remove_stale_temps, temp_path
 from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, window_weights
-from rsseg.geo.class_styles import class_sidecars, discard_class_sidecars, read_category_names, write_class_sidecars
-from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, read_tags
+from rsseg.geo.class_styles import (class_colormap, class_sidecars, discard_class_sidecars, read_category_names,
+                                    write_class_sidecars)
+from rsseg.geo.cog import CogWriter, is_complete, read_tags
 from rsseg.geo.normalization import NormStats, default_stats
 from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
                              read_decimated, warp_to_scene, working_shape)
@@ -46,7 +47,6 @@ from rsseg.utils.checkpoint import check_state_dict
 from rsseg.version import __version__
 from .infer_settings import resolve_settings
 
-PathLike = Union[str, Path]
 LOGGER_NAME = 'rsseg'
 ReadFn = Callable[[int, int, int, int], Tuple[np.ndarray, np.ndarray]]
 RowSink = Callable[[int, np.ndarray, np.ndarray], None]
@@ -484,7 +484,7 @@ class ScenePredictor:
         if only_missing and (read_category_names(class_map) == s.classes
                              and class_sidecars(class_map)['style'].is_file()):
             return
-        write_class_sidecars(class_map, s.classes, palette_colormap(s.palette, s.ignore_index))
+        write_class_sidecars(class_map, s.classes, class_colormap(s.palette, s.ignore_index))
 
     def _writer(self, stack: ExitStack, path: Path, height: int, width: int, crs: Any, transform: Any,
                 kind: str, final: bool) -> CogWriter:
@@ -493,7 +493,7 @@ class ScenePredictor:
         tags = dict(RSSEG_VERSION=__version__, RSSEG_CONFIG=self.config_name, RSSEG_CHECKPOINT=self.checkpoint_name,
                     **self.provenance())
         if kind == 'classes':
-            kwargs = dict(colormap=palette_colormap(s.palette, s.ignore_index), class_names=s.classes,
+            kwargs = dict(colormap=class_colormap(s.palette, s.ignore_index), class_names=s.classes,
                           overview_resampling='mode', description='class')
         else:
             kwargs = dict(scale=0.01, overview_resampling='average', description='confidence (percent)')

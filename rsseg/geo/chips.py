@@ -1,6 +1,6 @@
 """Writing chip GeoTIFFs: CRS, window transform and nodata kept; written, verified, then renamed."""
 import warnings
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import numpy as np
 import rasterio
@@ -8,11 +8,10 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 
-from rsseg.formats.files import atomic_output
+from rsseg.formats.files import PathLike, atomic_output
 
-from .io import PathLike
+from .compression import check_compression
 
-COMPRESSIONS = ('deflate', 'lzw', 'zstd', 'none')
 # Options every chip writer (tiler, naive baseline, codec floor in bench/) shares.
 CHIP_ENV = dict(GDAL_TIFF_INTERNAL_MASK=True, GDAL_PAM_ENABLED=False)
 
@@ -24,8 +23,7 @@ def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[
     Chips whose sides are multiples of 16 are tiled (blocks of up to 256 px), others stored in one strip. Pass the
     CRS as a :class:`~rasterio.crs.CRS` when writing many chips: a WKT string is parsed again for every file.
     """
-    if compress not in COMPRESSIONS:
-        raise ValueError(f'unknown chip compression {compress!r}; use one of {COMPRESSIONS}')
+    compress = check_compression(compress)
     profile = dict(driver='GTiff', dtype=dtype, count=count, height=height, width=width, crs=crs, nodata=nodata,
                    interleave='pixel' if count > 1 else 'band')
     if compress != 'none':
@@ -80,9 +78,3 @@ def _write_chip_file(tmp: PathLike, data: np.ndarray, prof: dict, mask: Optional
         if band_tags:
             dst.update_tags(1, **band_tags)
 
-
-def label_colormap(palette: Sequence[Sequence[int]], ignore_index: int = 255) -> Dict[int, Tuple[int, ...]]:
-    """A GDAL colour table from class colours; the ignore index is transparent."""
-    cmap = {i: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(palette)}
-    cmap[ignore_index] = (0, 0, 0, 0)
-    return cmap

@@ -1,4 +1,4 @@
-"""Class names where GIS clients read them: GDAL category names and a QGIS style beside each class map.
+"""Class styles where GIS clients read them: colour tables, GDAL category names and a QGIS style beside each map.
 
 A COG holds the colour table, but GeoTIFF has no place for GDAL's band category names (``gdalinfo``'s
 ``Categories:``, read by QGIS and ArcGIS); GDAL keeps them in a PAM sidecar ``MAP.tif.aux.xml``, which it reads
@@ -8,12 +8,20 @@ are written through :func:`~rsseg.formats.files.write_text` (temporary name, the
 """
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from rsseg.formats.files import discard, write_text
+from rsseg.formats.files import PathLike, discard, write_text
 
-PathLike = Union[str, Path]
-Colormap = Mapping[int, Tuple[int, int, int, int]]
+Colormap = Dict[int, Tuple[int, int, int, int]]
+
+
+def class_colormap(palette: Sequence[Sequence[int]], nodata: Optional[int] = 255) -> Colormap:
+    """GDAL colour table of a class raster (label chips, class maps): one opaque colour per class, ``nodata``
+    transparent."""
+    cmap: Colormap = {i: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(palette)}
+    if nodata is not None:
+        cmap[int(nodata)] = (0, 0, 0, 0)
+    return cmap
 
 
 def class_sidecars(class_map: PathLike) -> Dict[str, Path]:

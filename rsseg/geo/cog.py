@@ -10,7 +10,7 @@ file carries :data:`COMPLETE_TAG`, which resuming callers check with :func:`is_c
 import json
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import rasterio
@@ -21,21 +21,13 @@ from rasterio.shutil import copy as rio_copy
 from rasterio.windows import Window
 
 from rsseg.formats.errors import RasterReadError
-from rsseg.formats.files import atomic_output, discard, temp_path, write_error
+from rsseg.formats.files import PathLike, atomic_output, discard, temp_path, write_error
 
-PathLike = Union[str, Path]
+from .class_styles import Colormap
+from .compression import check_compression
+
 COMPLETE_TAG = 'RSSEG_COMPLETE'
 COG_BLOCKSIZE = 512
-COMPRESSIONS = ('deflate', 'zstd', 'lzw')
-Colormap = Dict[int, Tuple[int, int, int, int]]
-
-
-def palette_colormap(palette: Sequence[Sequence[int]], nodata: Optional[int] = 255) -> Colormap:
-    """GDAL colour table for a class map: one opaque RGB colour per class, ``nodata`` transparent."""
-    cmap: Colormap = {i: (int(c[0]), int(c[1]), int(c[2]), 255) for i, c in enumerate(palette)}
-    if nodata is not None:
-        cmap[int(nodata)] = (0, 0, 0, 0)
-    return cmap
 
 
 def is_complete(path: PathLike) -> bool:
@@ -86,9 +78,9 @@ class CogWriter:
         crs: CRS (anything rasterio accepts) or None for a raster without georeferencing.
         transform: Affine pixel-to-CRS transform (ignored without ``crs``).
         nodata: Nodata value (255 for uint8 class maps); also the fill of rows never written.
-        compress: ``'deflate'`` or ``'zstd'`` (``'lzw'`` also accepted).
+        compress: One of :data:`~rsseg.geo.compression.COMPRESSIONS`.
         overview_resampling: ``'nearest'`` or ``'mode'`` for class maps, ``'average'`` for continuous bands.
-        colormap: GDAL colour table for band 1 (see :func:`palette_colormap`).
+        colormap: GDAL colour table for band 1 (see :func:`~rsseg.geo.class_styles.class_colormap`).
         class_names: Class names, stored as the band tag ``CLASSES`` (comma separated, as rsseg's label rasters)
             and as the dataset tag ``CLASS_NAMES`` (a JSON list, unambiguous when names contain commas).
         tags: Extra dataset tags.
@@ -104,11 +96,9 @@ class CogWriter:
                  class_names: Optional[Sequence[str]] = None, tags: Optional[Dict[str, object]] = None,
                  scale: Optional[float] = None, description: Optional[str] = None,
                  blocksize: int = COG_BLOCKSIZE, overviews: bool = True) -> None:
-        if compress.lower() not in COMPRESSIONS:
-            raise ValueError(f'unsupported compression {compress!r}; choose one of {COMPRESSIONS}')
         self.path = Path(path)
         self.width, self.height, self.count, self.blocksize = int(width), int(height), int(count), int(blocksize)
-        self.compress, self.nodata = compress.upper(), nodata
+        self.compress, self.nodata = check_compression(compress).upper(), nodata
         self.overview_resampling = Resampling[overview_resampling]
         self._tmp = temp_path(self.path, 'part')
         self._overviews = overviews

@@ -36,6 +36,8 @@ from rasterio.warp import transform as transform_coords
 
 from rsseg.formats.errors import GeoError
 
+METRES_PER_DEGREE_LAT = 110_574.0
+METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
 IMAGE_RESAMPLING = ('auto', 'nearest', 'bilinear', 'cubic', 'average', 'lanczos')
 LABEL_RESAMPLING = ('auto', 'nearest', 'mode')
 
@@ -102,12 +104,24 @@ def metres_per_unit(crs: CRS) -> float:
         return 1.0
 
 
+def pixel_size_m(src: rasterio.io.DatasetReader) -> Optional[Tuple[float, float]]:
+    """``(x, y)`` pixel size in metres, or None without CRS; degrees are converted at the scene centre's latitude
+    (an estimate: :func:`plan_grid` warps scenes in degrees to UTM instead), never taken as metres."""
+    if src.crs is None:
+        return None
+    t = src.transform
+    size_x, size_y = math.hypot(t.a, t.d), math.hypot(t.b, t.e)
+    if src.crs.is_geographic:
+        _, lat = t @ (src.width / 2, src.height / 2)
+        return (size_x * METRES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(lat)), size_y * METRES_PER_DEGREE_LAT)
+    factor = metres_per_unit(src.crs)
+    return (size_x * factor, size_y * factor)
+
+
 def native_gsd(src: rasterio.io.DatasetReader) -> Optional[float]:
     """The scene's own pixel size in metres (mean of x and y), or None in degrees or without CRS."""
-    if src.crs is None or src.crs.is_geographic:
-        return None
-    res_x, res_y = src.res
-    return float((res_x + res_y) / 2.0 * metres_per_unit(src.crs))
+    size = pixel_size_m(src) if src.crs is not None and not src.crs.is_geographic else None
+    return None if size is None else float((size[0] + size[1]) / 2.0)
 
 
 def scene_centre_lonlat(src: rasterio.io.DatasetReader) -> Tuple[float, float]:

@@ -1,7 +1,7 @@
 """Opening and reading rasters with clear errors; every read comes with its validity (:mod:`.validity`)."""
 import warnings
 from pathlib import Path
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import rasterio
@@ -9,10 +9,9 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from rsseg.formats.errors import GeoError, RasterReadError
+from rsseg.formats.files import PathLike
 
 from .validity import pixel_validity
-
-PathLike = Union[str, Path]
 
 
 def is_vsi(path: PathLike) -> bool:

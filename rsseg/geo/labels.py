@@ -1,18 +1,19 @@
 """Colour-coded label images (RGB or palette PNG/TIFF) → uint8 class-index GeoTIFFs aligned with their image."""
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Optional, Tuple
 
 import numpy as np
 from rasterio.enums import Resampling
 
 from rsseg.formats.errors import GeoError
+from rsseg.formats.files import PathLike
 from rsseg.formats.palette import Palette
 
-from .chips import chip_profile, label_colormap, write_chip
+from .chips import chip_profile, write_chip
+from .class_styles import class_colormap
 from .cog import read_tags
 from .io import open_raster
 
-PathLike = Union[str, Path]
 PALETTE_TAG = 'RSSEG_PALETTE'
 
 
@@ -71,7 +72,7 @@ def write_label_raster(out: PathLike, labels: np.ndarray, crs, transform, palett
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     profile = chip_profile('uint8', 1, labels.shape[0], labels.shape[1], crs, nodata)
-    colormap = label_colormap(palette.colors, nodata) if palette is not None else None
+    colormap = class_colormap(palette.colors, nodata) if palette is not None else None
     band_tags = dict(CLASSES=','.join(palette.classes)) if palette is not None else None
     tags = {PALETTE_TAG: palette.digest()} if palette is not None else None
     write_chip(out, labels[None], profile, transform, colormap=colormap, tags=tags, band_tags=band_tags)

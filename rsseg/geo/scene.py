@@ -8,7 +8,7 @@ import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import rasterio
@@ -19,14 +19,11 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from rsseg.formats.errors import GeoError, RasterReadError
+from rsseg.formats.files import PathLike
 
-from .grid import metres_per_unit
+from .grid import pixel_size_m
 from .io import check_bands, open_raster, read_window
 from .validity import pixel_validity
-
-PathLike = Union[str, Path]
-METRES_PER_DEGREE_LAT = 110_574.0
-METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
 
 
 @dataclass
@@ -54,19 +51,6 @@ class SceneInfo:
     pixel_size_m: Optional[Tuple[float, float]]
 
 
-def _pixel_size_m(src: rasterio.io.DatasetReader) -> Optional[Tuple[float, float]]:
-    """Pixel size in metres; degrees are converted at the scene centre's latitude (never taken as metres)."""
-    if src.crs is None:
-        return None
-    t = src.transform
-    size_x, size_y = math.hypot(t.a, t.d), math.hypot(t.b, t.e)
-    if src.crs.is_geographic:  # per-latitude estimate; the tiler's plan_grid warps degrees to UTM instead
-        _, lat = t @ (src.width / 2, src.height / 2)
-        return (size_x * METRES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(lat)), size_y * METRES_PER_DEGREE_LAT)
-    factor = metres_per_unit(src.crs)
-    return (size_x * factor, size_y * factor)
-
-
 def inspect_scene(path: PathLike, allow_no_crs: bool = False) -> SceneInfo:
     """Open ``path`` once and describe it; a raster without CRS is refused unless ``allow_no_crs``."""
     with open_raster(path) as src:
@@ -74,7 +58,7 @@ def inspect_scene(path: PathLike, allow_no_crs: bool = False) -> SceneInfo:
             raise GeoError(path, 'the scene has no CRS, so its output could not be georeferenced; pass '
                                  '--allow-no-crs (allow_no_crs=True) to predict on its pixel grid anyway')
         return SceneInfo(Path(path), src.width, src.height, src.count, src.dtypes[0], src.crs, src.transform,
-                         _pixel_size_m(src))
+                         pixel_size_m(src))
 
 
 def grid_factor(info: SceneInfo, gsd: Optional[float], max_factor: float = 8.0) -> Optional[Tuple[float, float]]:

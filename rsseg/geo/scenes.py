@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from .io import PathLike, is_vsi
+from rsseg.formats.files import PathLike
+
+from .io import is_vsi
 
 RASTER_SUFFIXES = ('.tif', '.tiff', '.vrt', '.jp2', '.img', '.png', '.jpg', '.jpeg')
 # Scenes a folder gives the scene predictor: georeferenced formats (photos are passed by name or glob).

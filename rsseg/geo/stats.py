@@ -10,7 +10,9 @@ from typing import List, Optional, Sequence
 import numpy as np
 import rasterio
 
-from .io import PathLike, read_window
+from rsseg.formats.files import PathLike
+
+from .io import read_window
 from .normalization import NormStats, percentile_stats
 from .tiling import iter_windows
 

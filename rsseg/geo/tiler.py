@@ -49,7 +49,8 @@ from rsseg.formats.files import OutputLock, WriteError, remove_stale_temps, reso
 from rsseg.formats.label_coding import LabelCoding, default_colors
 from rsseg.formats.manifest import SPLITS, ChipRecord, Manifest
 
-from .chips import CHIP_ENV, chip_profile, label_colormap, write_chip
+from .chips import CHIP_ENV, chip_profile, write_chip
+from .class_styles import class_colormap
 from .grid import Grid, check_label_grid, open_on_grid, pick_resampling, plan_grid
 from .io import check_bands, is_vsi, open_raster, read_window
 from .normalization import NormStats
@@ -718,7 +719,7 @@ def _tile(job: _Job, written: List[str]) -> dict:
                            config.compress)
     coding = config.coding
     lbl_profile = chip_profile('uint8', 1, config.chip[0], config.chip[1], crs, 255, config.compress)
-    cmap = label_colormap(coding.colors or default_colors(coding.num_classes)) if coding and labels is not None \
+    cmap = class_colormap(coding.colors or default_colors(coding.num_classes)) if coding and labels is not None \
         else None
     records = []
     for col, row, w, h in job.windows:

@@ -1,10 +1,9 @@
 """Aim an existing config at other data: the shared step of the demo and the adaptation-table runs."""
-from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 from mmengine.config import Config
 
-PathLike = Union[str, Path]
+from rsseg.formats.files import PathLike
 
 
 def point(dataset: dict, manifest: PathLike, split: Optional[str], with_label: bool = True) -> None:

@@ -212,12 +212,12 @@ def test_gsd_on_a_geographic_crs_is_converted_to_metres() -> None:
     from affine import Affine
     info = SceneInfo(Path('x.tif'), 100, 100, 3, 'uint8', rasterio.crs.CRS.from_epsg(4326),
                      Affine(1e-5, 0, 10.0, 0, -1e-5, 45.0), None)
-    from rsseg.geo.scene import _pixel_size_m
+    from rsseg.geo.grid import pixel_size_m
 
-    class Src:  # the attributes _pixel_size_m reads
+    class Src:  # the attributes pixel_size_m reads
         crs, transform, width, height = info.crs, info.transform, 100, 100
 
-    info.pixel_size_m = _pixel_size_m(Src)
+    info.pixel_size_m = pixel_size_m(Src)
     assert info.pixel_size_m[0] == pytest.approx(0.787, rel=0.01) and info.pixel_size_m[1] == pytest.approx(1.106,
                                                                                                           rel=0.01)
     fx, fy = grid_factor(info, 2.0)

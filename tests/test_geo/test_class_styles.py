@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from rsseg.geo.class_styles import class_sidecars, read_category_names, write_class_sidecars
-from rsseg.geo.cog import palette_colormap, validate_cog, write_cog
+from rsseg.geo.class_styles import class_colormap, class_sidecars, read_category_names, write_class_sidecars
+from rsseg.geo.cog import validate_cog, write_cog
 
 NAMES = ['building', 'low & <vegetation>', 'road']
 PALETTE = [[60, 16, 152], [132, 41, 246], [110, 193, 228]]
@@ -50,8 +50,8 @@ def class_map(tmp_path: Path) -> Path:
     data = np.tile(np.arange(3, dtype=np.uint8), (600, 200))
     data[:10] = 255
     path = write_cog(tmp_path / 'map.tif', data, crs='EPSG:32632', transform=rasterio.Affine(1, 0, 0, 0, -1, 0),
-                     colormap=palette_colormap(PALETTE), class_names=NAMES, overview_resampling='mode')
-    write_class_sidecars(path, NAMES, palette_colormap(PALETTE))
+                     colormap=class_colormap(PALETTE), class_names=NAMES, overview_resampling='mode')
+    write_class_sidecars(path, NAMES, class_colormap(PALETTE))
     return path
 
 

@@ -8,7 +8,8 @@ from rasterio.enums import ColorInterp
 from rasterio.transform import from_origin
 
 from rsseg.formats.files import WriteError
-from rsseg.geo.cog import CogWriter, is_complete, palette_colormap, validate_cog, write_cog
+from rsseg.geo.class_styles import class_colormap
+from rsseg.geo.cog import CogWriter, is_complete, validate_cog, write_cog
 
 TRANSFORM = from_origin(500000.0, 5000000.0, 2.0, 2.0)
 
@@ -25,7 +26,7 @@ def test_write_cog_is_a_valid_georeferenced_class_map(tmp_path: Path) -> None:
     data = _class_map(1300, 1100)
     palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9], [200, 200, 0]]
     path = write_cog(tmp_path / 'map.tif', data, crs='EPSG:32632', transform=TRANSFORM,
-                     colormap=palette_colormap(palette), class_names=['a', 'b,c', 'd', 'e', 'f'],
+                     colormap=class_colormap(palette), class_names=['a', 'b,c', 'd', 'e', 'f'],
                      overview_resampling='mode', tags=dict(RSSEG_CONFIG='x.py'))
     valid, errors, warnings = validate_cog(path)
     assert valid and not errors and not warnings, (errors, warnings)
