@@ -39,8 +39,8 @@ from rsseg.geo.class_styles import (class_colormap, class_sidecars, discard_clas
                                     write_class_sidecars)
 from rsseg.geo.cog import CogWriter, is_complete, read_tags
 from rsseg.geo.normalization import NormStats, default_stats
-from rsseg.geo.scene import (SceneInfo, gdal_cache, grid_factor, grid_transform, inspect_scene, open_window_reader,
-                             read_decimated, warp_to_scene, working_shape)
+from rsseg.geo.working_grid import (SceneHeader, gdal_cache, grid_factor, grid_transform, inspect_scene,
+                                    open_window_reader, read_decimated, warp_to_scene, working_shape)
 from rsseg.geo.scenes import SCENE_SUFFIXES, check_unique_names, expand_inputs
 from rsseg.geo.tiling import spread_starts
 from rsseg.utils.checkpoint import check_state_dict
@@ -444,7 +444,7 @@ class ScenePredictor:
         return classes, conf
 
     # ------------------------------------------------------------------------------------------- scene checks
-    def scene_bands(self, info: SceneInfo) -> List[int]:
+    def scene_bands(self, info: SceneHeader) -> List[int]:
         """Scene bands to read; refuses a scene whose band count does not fit the model."""
         bands = self.bands_override or self.settings.bands or list(range(1, info.count + 1))
         bad = [b for b in bands if not 1 <= b <= info.count]
@@ -456,7 +456,7 @@ class ScenePredictor:
                                       f'{self.in_channels}; select bands with --bands')
         return bands
 
-    def norm_stats(self, info: SceneInfo, bands: Sequence[int]) -> NormStats:
+    def norm_stats(self, info: SceneHeader, bands: Sequence[int]) -> NormStats:
         """The recorded normalisation (checked against the band count), else 8-bit scaling."""
         stats = self.settings.norm_stats
         if stats is None:
@@ -470,7 +470,7 @@ class ScenePredictor:
         return stats
 
     # ------------------------------------------------------------------------------------------- files
-    def _cache_bytes(self, info: SceneInfo) -> int:
+    def _cache_bytes(self, info: SceneHeader) -> int:
         """GDAL block cache for a scene: about two window rows of source blocks (32 MiB to 512 MiB), not the scene."""
         if self.cache_mb:
             return int(self.cache_mb) << 20
@@ -502,7 +502,7 @@ class ScenePredictor:
         stack.enter_context(writer)
         return writer
 
-    def _predict_to_files(self, info: SceneInfo, bands: List[int], stats: NormStats,
+    def _predict_to_files(self, info: SceneHeader, bands: List[int], stats: NormStats,
                           factor: Optional[Tuple[float, float]], out: Dict[str, Path],
                           confidence: bool) -> Dict[str, float]:
         """Run the scene and write its class map (and confidence), resampling back if the grid differs."""
@@ -539,7 +539,7 @@ class ScenePredictor:
                 consumer.submit(writers['confidence'].write_rows, row, percent)
         return sink
 
-    def _warp_back(self, info: SceneInfo, bands: List[int], grid_paths: Dict[str, Path], out: Dict[str, Path],
+    def _warp_back(self, info: SceneHeader, bands: List[int], grid_paths: Dict[str, Path], out: Dict[str, Path],
                    kinds: List[str]) -> None:
         """Resample the working-grid outputs onto the scene grid (nearest for classes, bilinear for confidence)."""
         for kind in reversed(kinds):
@@ -549,7 +549,7 @@ class ScenePredictor:
                 for row, data in warp_to_scene(grid_paths[kind], info, bands, resampling):
                     writer.write_rows(row, data)
 
-    def _log_scene(self, result: SceneResult, info: SceneInfo, factor: Optional[Tuple[float, float]]) -> None:
+    def _log_scene(self, result: SceneResult, info: SceneHeader, factor: Optional[Tuple[float, float]]) -> None:
         """One log line per scene: size, time, throughput, model share, windows."""
         s = result.stats
         grid = 'scene grid' if factor is None else f'resampled x{1 / factor[0]:.2f} to {self.settings.gsd:g} m GSD'
@@ -676,7 +676,7 @@ class ScenePredictor:
         return probs.cpu().numpy()
 
     # ------------------------------------------------------------------------------------------- preview
-    def write_preview(self, info: SceneInfo, bands: Sequence[int], stats: NormStats, class_map: Path,
+    def write_preview(self, info: SceneHeader, bands: Sequence[int], stats: NormStats, class_map: Path,
                       out: Path, max_size: int = 1024) -> Path:
         """PNG quick look: the image (first three model bands, or one grey band), class overlay and a legend."""
         scale = min(1.0, max_size / max(info.width, info.height))

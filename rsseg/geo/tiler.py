@@ -153,8 +153,8 @@ class TileConfig:
 
 
 @dataclass
-class SceneInfo:
-    """What inspection learnt about a scene (sent to the tiling workers)."""
+class ScenePlan:
+    """How a scene is tiled, as inspection found it: grid, bands, nodata or mask, label reading (for the workers)."""
 
     name: str
     grid: Grid
@@ -365,13 +365,13 @@ class _Pool:
 
 def _inspect_all(pool: _Pool, scenes: Sequence[Scene], config: TileConfig, keys: Dict[str, str],
                  done: Dict[str, dict], need_stats: bool, keep_going: bool,
-                 report: TileReport) -> Dict[str, SceneInfo]:
+                 report: TileReport) -> Dict[str, ScenePlan]:
     """Inspect every scene; failures stop the run (before anything is written) unless ``keep_going``."""
     per_scene_pixels = config.stats_pixels if config.norm_scope == 'scene' else max(
         4096, config.stats_pixels // len(scenes))
     futures = [pool.submit(_inspect_scene, s, config, keys[s.name], need_stats, per_scene_pixels,
                            s.name not in done) for s in scenes]
-    infos: Dict[str, SceneInfo] = {}
+    infos: Dict[str, ScenePlan] = {}
     errors: Dict[str, str] = {}
     for scene, fut in zip(scenes, futures):
         result = fut.result()
@@ -409,7 +409,7 @@ def merge_scene_warnings(messages: Sequence[str], shown: int = 3) -> List[str]:
 
 def _inspect_scene(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats_pixels: int,
                    check_label: bool):
-    """Phase-1 worker: a :class:`SceneInfo`, or the error message (str) naming the file."""
+    """Phase-1 worker: a :class:`ScenePlan`, or the error message (str) naming the file."""
     try:
         with warnings.catch_warnings(record=True) as caught, rasterio.Env(**CHIP_ENV):
             warnings.simplefilter('always')
@@ -424,7 +424,7 @@ def _inspect_scene(scene: Scene, config: TileConfig, key: str, need_stats: bool,
 
 
 def _inspect(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats_pixels: int,
-             check_label: bool) -> SceneInfo:
+             check_label: bool) -> ScenePlan:
     with open_raster(scene.image) as img:
         bands = check_bands(scene.image, img.count, config.bands)
         dtypes = {img.dtypes[b - 1] for b in bands}
@@ -438,7 +438,7 @@ def _inspect(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats
         if alpha and not config.alpha_is_data and config.bands is not None:
             warnings.warn(f'{scene.image}: band {alpha[0]} is tagged alpha, so it is used as the validity mask; '
                           'pass --alpha-is-data if it holds data (e.g. near-infrared)', TilerWarning, stacklevel=2)
-        info = SceneInfo(scene.name, grid, bands, dtypes.pop(), _json_float(nodata), masked, key)
+        info = ScenePlan(scene.name, grid, bands, dtypes.pop(), _json_float(nodata), masked, key)
         if scene.label is not None:
             _inspect_label(scene, config, img, info, check_label)
         if need_stats and info.dtype != 'uint8':
@@ -453,7 +453,7 @@ def _inspect(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats
     return info
 
 
-def _inspect_label(scene: Scene, config: TileConfig, img: rasterio.io.DatasetReader, info: SceneInfo,
+def _inspect_label(scene: Scene, config: TileConfig, img: rasterio.io.DatasetReader, info: ScenePlan,
                    check_values: bool) -> None:
     """Check the label's grid, band layout and (unless resuming) every value; fill the label fields of ``info``."""
     coding = config.coding
@@ -484,7 +484,7 @@ def _inspect_label(scene: Scene, config: TileConfig, img: rasterio.io.DatasetRea
             _scan_label(scene.label, lbl, coding, info)
 
 
-def _scan_label(path: str, lbl: rasterio.io.DatasetReader, coding: LabelCoding, info: SceneInfo) -> None:
+def _scan_label(path: str, lbl: rasterio.io.DatasetReader, coding: LabelCoding, info: ScenePlan) -> None:
     """Scan every label pixel in strips; unknown values / colours raise one error listing all with counts."""
     unknown: Dict[float, int] = {}
     rows = max(1, min(lbl.height, (16 << 20) // max(1, lbl.width * 8)))
@@ -502,12 +502,12 @@ def _scan_label(path: str, lbl: rasterio.io.DatasetReader, coding: LabelCoding, 
         raise coding.unknown_error(path, keys_arr, np.array(list(unknown.values())))
 
 
-def _label_nodata_override(coding: LabelCoding, info: SceneInfo) -> Optional[float]:
+def _label_nodata_override(coding: LabelCoding, info: ScenePlan) -> Optional[float]:
     """Nodata value for reading label validity: the coding's override (index labels), else the file's masks."""
     return coding.nodata if coding.mode == 'index' else None
 
 
-def _check_consistent(infos: Dict[str, SceneInfo], config: TileConfig) -> None:
+def _check_consistent(infos: Dict[str, ScenePlan], config: TileConfig) -> None:
     """Scenes of one domain must share band count and (with per-domain statistics) the data type."""
     if not infos:
         return
@@ -526,7 +526,7 @@ def _check_consistent(infos: Dict[str, SceneInfo], config: TileConfig) -> None:
 # normalisation statistics
 
 
-def _write_norm_stats(out: Path, infos: Dict[str, SceneInfo], config: TileConfig,
+def _write_norm_stats(out: Path, infos: Dict[str, ScenePlan], config: TileConfig,
                       report: TileReport) -> Dict[str, Any]:
     """Write the sidecar(s) for non-8-bit imagery; returns manifest fields (``norm_stats``, per-scene map)."""
     if not infos:
@@ -580,14 +580,14 @@ def _warn_flat(stats: NormStats, where: str) -> None:
 @dataclass
 class _Job:
     scene: Scene
-    info: SceneInfo
+    info: ScenePlan
     config: TileConfig
     out: str
     union: Tuple[int, int, int, int]
     windows: List[Tuple[int, int, int, int]]
 
 
-def _tile_all(pool: _Pool, scenes: Sequence[Scene], infos: Dict[str, SceneInfo], config: TileConfig, out: Path,
+def _tile_all(pool: _Pool, scenes: Sequence[Scene], infos: Dict[str, ScenePlan], config: TileConfig, out: Path,
               keep_going: bool, progress: bool, report: TileReport) -> Tuple[Dict[str, dict], float]:
     """Run the tiling jobs of all scenes; returns the finished scene records and the megapixels processed."""
     jobs: Dict[str, List[_Job]] = {}
@@ -653,7 +653,7 @@ def _tile_all(pool: _Pool, scenes: Sequence[Scene], infos: Dict[str, SceneInfo],
     return finished, sum(infos[n].grid.width * infos[n].grid.height / 1e6 for n in finished)
 
 
-def _make_jobs(scene: Scene, info: SceneInfo, config: TileConfig, out: Path, workers: int) -> List[_Job]:
+def _make_jobs(scene: Scene, info: ScenePlan, config: TileConfig, out: Path, workers: int) -> List[_Job]:
     """Group a scene's windows into rectangles read in one go (bounded memory, enough jobs to balance workers)."""
     grid = info.grid
     chip_h, chip_w = config.chip
@@ -820,7 +820,7 @@ def _record_files(out: Path, path: Path, rec: dict) -> List[Path]:
     return resolve_all(out, entries, path)
 
 
-def _save_record(out: Path, name: str, key: str, info: SceneInfo, records: List[dict],
+def _save_record(out: Path, name: str, key: str, info: ScenePlan, records: List[dict],
                  skip_reason: Optional[str]) -> dict:
     rec = dict(key=key, scene=name, grid=asdict(info.grid), dtype=info.dtype, bands=info.bands,
                records=records, skip_reason=skip_reason)
@@ -889,7 +889,7 @@ def assign_splits(names: Sequence[str], fractions: Sequence[float], seed: int,
     return out
 
 
-def _build_manifest(scenes: Sequence[Scene], done: Dict[str, dict], infos: Dict[str, SceneInfo],
+def _build_manifest(scenes: Sequence[Scene], done: Dict[str, dict], infos: Dict[str, ScenePlan],
                     config: TileConfig, out: Path, stats_meta: Dict[str, Any], report: TileReport) -> Manifest:
     usable = [s.name for s in scenes if s.name in done]
     splits = assign_splits(usable, config.splits, config.split_seed, config.split_map)

@@ -14,7 +14,7 @@ from rsseg.formats.manifest import Manifest
 from rsseg.geo.tiling import spread_starts
 from rsseg.geo.cog import is_complete, validate_cog
 from rsseg.geo.normalization import NormStats
-from rsseg.geo.scene import SceneInfo, grid_factor
+from rsseg.geo.working_grid import SceneHeader, grid_factor
 
 from .fixtures import smooth_image, write_scene, write_tiny_model
 
@@ -210,7 +210,7 @@ def test_resampling_factor_beyond_limit_is_refused(tmp_path: Path) -> None:
 
 def test_gsd_on_a_geographic_crs_is_converted_to_metres() -> None:
     from affine import Affine
-    info = SceneInfo(Path('x.tif'), 100, 100, 3, 'uint8', rasterio.crs.CRS.from_epsg(4326),
+    info = SceneHeader(Path('x.tif'), 100, 100, 3, 'uint8', rasterio.crs.CRS.from_epsg(4326),
                      Affine(1e-5, 0, 10.0, 0, -1e-5, 45.0), None)
     from rsseg.geo.grid import pixel_size_m
 

@@ -14,7 +14,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from rsseg.formats.manifest import Manifest
-from rsseg.geo.scene import open_window_reader, read_decimated
+from rsseg.geo.working_grid import open_window_reader, read_decimated
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileConfig, tile_scenes
 

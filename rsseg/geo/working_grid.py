@@ -1,8 +1,8 @@
-"""Scene access for the scene predictor: checks, the working grid (native or resampled to the model's GSD with a
-``WarpedVRT``), windowed reads with validity masks, warping results back onto the scene grid, decimated previews.
+"""A scene on the scene predictor's working grid: its header, the grid (native, or resampled to the model's GSD with
+a ``WarpedVRT``), windowed reads with validity, warping results back onto the scene grid, decimated previews.
 
-Written for ``rsseg.apis.ScenePredictor``; opening, band checks and CRS units come from the tiler's
-:mod:`rsseg.geo.io` / :mod:`rsseg.geo.grid`.
+Written for ``rsseg.apis.ScenePredictor``; opening, reading with validity and CRS units come from
+:mod:`rsseg.geo.io`, :mod:`rsseg.geo.validity` and :mod:`rsseg.geo.grid`, as for the tiler.
 """
 import math
 from contextlib import contextmanager
@@ -27,8 +27,8 @@ from .validity import pixel_validity
 
 
 @dataclass
-class SceneInfo:
-    """What the predictor needs to know about a scene before reading it.
+class SceneHeader:
+    """A scene's header: what the predictor needs to know about it before reading a pixel.
 
     Attributes:
         path: Scene file.
@@ -51,17 +51,17 @@ class SceneInfo:
     pixel_size_m: Optional[Tuple[float, float]]
 
 
-def inspect_scene(path: PathLike, allow_no_crs: bool = False) -> SceneInfo:
+def inspect_scene(path: PathLike, allow_no_crs: bool = False) -> SceneHeader:
     """Open ``path`` once and describe it; a raster without CRS is refused unless ``allow_no_crs``."""
     with open_raster(path) as src:
         if src.crs is None and not allow_no_crs:
             raise GeoError(path, 'the scene has no CRS, so its output could not be georeferenced; pass '
                                  '--allow-no-crs (allow_no_crs=True) to predict on its pixel grid anyway')
-        return SceneInfo(Path(path), src.width, src.height, src.count, src.dtypes[0], src.crs, src.transform,
+        return SceneHeader(Path(path), src.width, src.height, src.count, src.dtypes[0], src.crs, src.transform,
                          pixel_size_m(src))
 
 
-def grid_factor(info: SceneInfo, gsd: Optional[float], max_factor: float = 8.0) -> Optional[Tuple[float, float]]:
+def grid_factor(info: SceneHeader, gsd: Optional[float], max_factor: float = 8.0) -> Optional[Tuple[float, float]]:
     """Scale ``(fx, fy)`` from the scene's pixels to ``gsd``-metre pixels, or None to stay on the scene grid.
 
     Args:
@@ -83,7 +83,7 @@ def grid_factor(info: SceneInfo, gsd: Optional[float], max_factor: float = 8.0) 
     return fx, fy
 
 
-def working_shape(info: SceneInfo, factor: Optional[Tuple[float, float]]) -> Tuple[int, int]:
+def working_shape(info: SceneHeader, factor: Optional[Tuple[float, float]]) -> Tuple[int, int]:
     """``(height, width)`` of the grid the model sees."""
     if factor is None:
         return info.height, info.width
@@ -110,7 +110,7 @@ class SceneWindowReader:
         """A virtual raster of the scene at the working GSD (average when shrinking, bilinear when enlarging)."""
         # not grid.open_on_grid: that one always masks outside the footprint and picks resampling by pixel count
         src = self._src
-        info = SceneInfo(self.path, src.width, src.height, src.count, '', src.crs, src.transform, None)
+        info = SceneHeader(self.path, src.width, src.height, src.count, '', src.crs, src.transform, None)
         height, width = working_shape(info, factor)
         resampling = Resampling.average if min(factor) > 1 else Resampling.bilinear
         masked = src.nodata is None and any(f != [MaskFlags.all_valid] for f in src.mask_flag_enums)
@@ -156,12 +156,12 @@ def gdal_cache(limit_bytes: int) -> Iterator[None]:
         yield
 
 
-def grid_transform(info: SceneInfo, factor: Optional[Tuple[float, float]]) -> Affine:
+def grid_transform(info: SceneHeader, factor: Optional[Tuple[float, float]]) -> Affine:
     """Transform of the working grid: the scene's, scaled by ``factor`` when resampled."""
     return info.transform if factor is None else info.transform @ Affine.scale(*factor)
 
 
-def warp_to_scene(grid_path: PathLike, info: SceneInfo, bands: Sequence[int], resampling: str = 'nearest',
+def warp_to_scene(grid_path: PathLike, info: SceneHeader, bands: Sequence[int], resampling: str = 'nearest',
                   rows: int = 512) -> Iterator[Tuple[int, np.ndarray]]:
     """Resample a working-grid result back onto the scene grid, block row by block row.
 
