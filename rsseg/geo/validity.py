@@ -36,12 +36,12 @@ def pixel_validity(src: rasterio.io.DatasetReader, bands: Sequence[int], data: n
     """
     valid = np.zeros(data.shape[1:], bool)
     shared: Dict[str, np.ndarray] = {}
-    for i in data_band_positions(src, bands, alpha_is_data):
+    for i in _data_band_positions(src, bands, alpha_is_data):
         valid |= _band_validity(src, bands[i], data[i], window, nodata, alpha_is_data, shared)
     return valid
 
 
-def data_band_positions(src: rasterio.io.DatasetReader, bands: Sequence[int], alpha_is_data: bool = False) -> List[int]:
+def _data_band_positions(src: rasterio.io.DatasetReader, bands: Sequence[int], alpha_is_data: bool) -> List[int]:
     """Positions in ``bands`` of the bands that hold data: all but alpha bands (which are the mask), unless only
     alpha bands were asked for or ``alpha_is_data``."""
     keep = [i for i, b in enumerate(bands) if alpha_is_data or src.colorinterp[b - 1] != ColorInterp.alpha]
@@ -50,7 +50,7 @@ def data_band_positions(src: rasterio.io.DatasetReader, bands: Sequence[int], al
 
 def _band_validity(src: rasterio.io.DatasetReader, band: int, values: np.ndarray, window: Optional[Window],
                    nodata: Optional[float], alpha_is_data: bool, shared: Dict[str, np.ndarray]) -> np.ndarray:
-    """Validity (H, W) of one band's ``values``; ``shared`` caches the per-dataset mask across bands."""
+    """Validity (H, W) of one band's ``values`` (not to be modified: it may be the shared per-dataset mask)."""
     flags = src.mask_flag_enums[band - 1]
     if nodata is not None or MaskFlags.nodata in flags:
         value = nodata if nodata is not None else src.nodatavals[band - 1]
@@ -60,11 +60,11 @@ def _band_validity(src: rasterio.io.DatasetReader, band: int, values: np.ndarray
     elif MaskFlags.per_dataset in flags:
         if 'dataset' not in shared:
             shared['dataset'] = src.read_masks(band, window=window, out_shape=values.shape) > 0
-        valid = shared['dataset'].copy()
+        valid = shared['dataset']
     else:
         valid = src.read_masks(band, window=window, out_shape=values.shape) > 0
     if np.issubdtype(values.dtype, np.floating):
-        valid &= ~np.isnan(values)
+        valid = valid & ~np.isnan(values)
     return valid
 
 
@@ -78,7 +78,7 @@ def nodata_or_mask(src: rasterio.io.DatasetReader, bands: Sequence[int], nodata:
     """
     if nodata is not None:
         return nodata, False
-    data_bands = [bands[i] for i in data_band_positions(src, bands, alpha_is_data)]
+    data_bands = [bands[i] for i in _data_band_positions(src, bands, alpha_is_data)]
     flags = [src.mask_flag_enums[b - 1] for b in data_bands]
     if all(f == [MaskFlags.all_valid] or (alpha_is_data and MaskFlags.alpha in f) for f in flags):
         return None, False
