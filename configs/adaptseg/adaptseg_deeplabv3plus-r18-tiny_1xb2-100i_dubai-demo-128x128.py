@@ -14,7 +14,7 @@ model = dict(
     # The reference FCDiscriminator's shape (4×4 convs, all stride 2: output 1/32 of the crop; LeakyReLU 0.2; no
     # normalisation) on the softmax maps, slimmed to 16 base channels for the CPU example (in_channels left out: the
     # segmentor sets it to the decode head's number of classes).
-    discriminator=dict(type='AdaptSegDiscriminator', base_channels=16, num_convs=3, last_stride=2, norm_cfg=None),
+    discriminator=dict(type='FCDiscriminator', base_channels=16, num_convs=3, last_stride=2, norm_cfg=None),
     # Source label 0, target label 1 (the reference code); lambda_adv = 0.001 (single level), D terms halved.
     adv_loss=dict(type='GANLoss', gan_type='vanilla', real_label_val=0.0, fake_label_val=1.0, loss_weight=0.001,
                   loss_name='loss_gen'),

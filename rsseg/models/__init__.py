@@ -4,13 +4,13 @@ Every class registers into ``mmseg.registry.MODELS`` on import.
 """
 from .backbones import EfficientNetLite, ResNetCIFAR
 from .data_preprocessor import PairedSegDataPreProcessor
-from .discriminators import AdaptSegDiscriminator
+from .discriminators import FCDiscriminator
 from .losses import GANLoss, PseudoLabelCELoss
 from .necks import DomainDisentangleNeck
 from .segmentors import STDASegmentor
 from .ssl import DenseCL, DenseCLNeck
 
 __all__ = [
-    'PairedSegDataPreProcessor', 'AdaptSegDiscriminator', 'GANLoss', 'PseudoLabelCELoss', 'DomainDisentangleNeck',
+    'PairedSegDataPreProcessor', 'FCDiscriminator', 'GANLoss', 'PseudoLabelCELoss', 'DomainDisentangleNeck',
     'STDASegmentor', 'EfficientNetLite', 'ResNetCIFAR', 'DenseCL', 'DenseCLNeck'
 ]

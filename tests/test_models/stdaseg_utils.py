@@ -29,7 +29,7 @@ def tiny_model_cfg(norm: str = 'BN', dropout: float = 0.1, **overrides) -> dict:
                backbone_s=backbone, backbone_t=copy.deepcopy(backbone),
                neck=dict(type='DomainDisentangleNeck', in_channels=[8, 16, 32, 64], distinct_stages=(0, 3)),
                decode_head_s=head, decode_head_t=copy.deepcopy(head),
-               discriminator_s=dict(type='AdaptSegDiscriminator', in_channels=64, base_channels=8, num_convs=1),
+               discriminator_s=dict(type='FCDiscriminator', in_channels=64, base_channels=8, num_convs=1),
                test_cfg=dict(mode='whole'))
     cfg.update(overrides)
     return cfg

@@ -39,7 +39,7 @@ def encoder_decoder_cfg(model_type: str, dropout: float = 0.0, **overrides) -> d
 def adaptseg_cfg(**overrides) -> dict:
     """Tiny ``AdaptSegSegmentor`` (discriminator on the 4-class softmax maps, no normalisation as the reference;
     its ``in_channels`` is filled in by the segmentor)."""
-    disc = dict(type='AdaptSegDiscriminator', base_channels=8, num_convs=3, norm_cfg=None)
+    disc = dict(type='FCDiscriminator', base_channels=8, num_convs=3, norm_cfg=None)
     return encoder_decoder_cfg('AdaptSegSegmentor', discriminator=disc, **overrides)
 
 

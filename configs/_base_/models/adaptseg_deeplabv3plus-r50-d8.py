@@ -11,7 +11,7 @@ model = dict(
     # The reference FCDiscriminator exactly: conv1..conv4 (64-128-256-512 channels) and the classifier, all 4×4
     # stride 2 (last_stride=2), LeakyReLU 0.2, no normalisation, output 1/32 of the input (384 → 12), on the softmax
     # maps upsampled to the crop; in_channels = number of classes (set by the segmentor).
-    discriminator=dict(type='AdaptSegDiscriminator', base_channels=64, num_convs=3, last_stride=2, norm_cfg=None),
+    discriminator=dict(type='FCDiscriminator', base_channels=64, num_convs=3, last_stride=2, norm_cfg=None),
     # Source label 0, target label 1 (the reference code); lambda_adv = 0.001 (single level); D terms halved.
     adv_loss=dict(type='GANLoss', gan_type='vanilla', real_label_val=0.0, fake_label_val=1.0, loss_weight=0.001,
                   loss_name='loss_gen'),

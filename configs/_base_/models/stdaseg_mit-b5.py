@@ -32,7 +32,7 @@ decode_head = dict(
     norm_cfg=norm_cfg,
     align_corners=False,
     loss_decode=dict(type='ClassWeightedCELoss', loss_weight=1.0, class_weight=None))
-discriminator = dict(type='AdaptSegDiscriminator', in_channels=512, base_channels=64, num_convs=2,
+discriminator = dict(type='FCDiscriminator', in_channels=512, base_channels=64, num_convs=2,
                      norm_cfg=dict(type='IN'))
 model = dict(
     type='STDASegmentor',

@@ -34,7 +34,7 @@ decode_head = dict(
     norm_cfg=norm_cfg,
     align_corners=False,
     loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
-discriminator = dict(type='AdaptSegDiscriminator', in_channels=128, base_channels=16, num_convs=2,
+discriminator = dict(type='FCDiscriminator', in_channels=128, base_channels=16, num_convs=2,
                      norm_cfg=dict(type='IN'))
 model = dict(
     type='STDASegmentor',

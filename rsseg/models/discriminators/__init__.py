@@ -1,4 +1,4 @@
 """Discriminators for adversarial feature alignment."""
-from .adaptseg_discriminator import AdaptSegDiscriminator
+from .fc_discriminator import FCDiscriminator
 
-__all__ = ['AdaptSegDiscriminator']
+__all__ = ['FCDiscriminator']

@@ -48,8 +48,9 @@ class AdaptSegSegmentor(UDAEncoderDecoder):
     Args:
         backbone: Backbone config.
         decode_head: Decode head config.
-        discriminator: Discriminator config, e.g. ``AdaptSegDiscriminator(norm_cfg=None)``; ``in_channels`` left
-            out (or None) becomes the head's ``out_channels`` (the number of classes), which it must equal.
+        discriminator: Discriminator config, e.g. ``FCDiscriminator(last_stride=2, norm_cfg=None)``;
+            ``in_channels`` left out (or None) becomes the head's ``out_channels`` (the number of classes), which it
+            must equal.
         adv_loss: GAN loss of the segmentor's fool term; its ``loss_weight`` is ``λ_adv``.
         disc_loss: GAN loss of the discriminator phase.
         neck: Optional neck config.

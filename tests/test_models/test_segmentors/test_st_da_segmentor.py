@@ -111,7 +111,7 @@ class TestBuildErrors:
         self._expect(cfg, 'decode_head_s has 4 classes but decode_head_t 5')
 
     def test_discriminator_channels(self):
-        cfg = tiny_model_cfg(discriminator_t=dict(type='AdaptSegDiscriminator', in_channels=32, num_convs=1))
+        cfg = tiny_model_cfg(discriminator_t=dict(type='FCDiscriminator', in_channels=32, num_convs=1))
         self._expect(cfg, 'discriminator_t in_channels=32 but the last stage of backbone_t has 64 channels')
 
     def test_band_mismatch_preprocessor_backbone(self):

@@ -1,5 +1,6 @@
-"""AdaptSegNet's fully convolutional discriminator: the reference shape (output-space AdaptSegNet) and the
-stride-1-tail variant ST-DASegNet uses on backbone features."""
+"""The fully convolutional (patch) discriminator of the adversarial UDA methods, one class for both shapes in use:
+AdaptSegNet's ``FCDiscriminator`` on softmax outputs and the stride-1-tail variant ST-DASegNet (its reference's
+``AdapSegDiscriminator``) uses on backbone features."""
 from typing import List, Optional, Union
 
 import torch.nn as nn
@@ -10,7 +11,7 @@ from torch import Tensor
 
 
 @MODELS.register_module()
-class AdaptSegDiscriminator(BaseModule):
+class FCDiscriminator(BaseModule):
     """Stack of 4×4 convolutions with LeakyReLU(0.2) that outputs a one-channel real/fake logit map.
 
     Layers: ``num_convs`` stride-2 convs (the first without normalisation, the others with ``norm_cfg``, instance
@@ -43,9 +44,9 @@ class AdaptSegDiscriminator(BaseModule):
                  init_cfg: Optional[Union[dict, List[dict]]] = dict(type='Normal', layer='Conv2d', std=0.02)) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_convs < 1:
-            raise ValueError(f'AdaptSegDiscriminator num_convs must be >= 1, got {num_convs}')
+            raise ValueError(f'FCDiscriminator num_convs must be >= 1, got {num_convs}')
         if last_stride not in (1, 2):
-            raise ValueError(f'AdaptSegDiscriminator last_stride must be 1 (ST-DASegNet) or 2 (AdaptSegNet), got '
+            raise ValueError(f'FCDiscriminator last_stride must be 1 (ST-DASegNet) or 2 (AdaptSegNet), got '
                              f'{last_stride}')
         self.in_channels = in_channels
         self.num_convs = num_convs
@@ -76,10 +77,10 @@ class AdaptSegDiscriminator(BaseModule):
     def forward(self, x: Tensor) -> Tensor:
         """(N, in_channels, H, W) → (N, 1, h, w) logits; too small an input raises ValueError naming the sizes."""
         if x.shape[1] != self.in_channels:
-            raise ValueError(f'AdaptSegDiscriminator expects {self.in_channels} input channels, got {x.shape[1]}')
+            raise ValueError(f'FCDiscriminator expects {self.in_channels} input channels, got {x.shape[1]}')
         h, w = x.shape[-2:]
         if min(self.output_size(h), self.output_size(w)) < 1:
-            raise ValueError(f'AdaptSegDiscriminator with num_convs={self.num_convs}, last_stride={self.last_stride} '
+            raise ValueError(f'FCDiscriminator with num_convs={self.num_convs}, last_stride={self.last_stride} '
                              'needs a feature map of at least '
                              f'{self.min_input_size()}×{self.min_input_size()} pixels, got {h}×{w}; use larger crops '
                              'or fewer num_convs')

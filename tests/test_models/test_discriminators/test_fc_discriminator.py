@@ -1,4 +1,4 @@
-"""AdaptSegNet discriminator: layout, output shape, the reference FCDiscriminator shape and clear errors."""
+"""FCDiscriminator: layout, output shape, AdaptSegNet's reference shape (last_stride=2) and clear errors."""
 from pathlib import Path
 
 import pytest
@@ -8,14 +8,14 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
-from rsseg.models.discriminators import AdaptSegDiscriminator
+from rsseg.models.discriminators import FCDiscriminator
 
 
-class TestAdaptSegDiscriminator:
+class TestFCDiscriminator:
 
     @pytest.mark.parametrize('num_convs,size', [(3, 48), (2, 12), (1, 8)])
     def test_output_shape(self, num_convs, size):
-        disc = AdaptSegDiscriminator(in_channels=32, base_channels=8, num_convs=num_convs)
+        disc = FCDiscriminator(in_channels=32, base_channels=8, num_convs=num_convs)
         out = disc(torch.rand(2, 32, size, size))
         expected = size
         for _ in range(num_convs):
@@ -25,7 +25,7 @@ class TestAdaptSegDiscriminator:
         assert disc.output_size(size) == expected
 
     def test_layout(self):
-        disc = AdaptSegDiscriminator(in_channels=2048, base_channels=64, num_convs=3)
+        disc = FCDiscriminator(in_channels=2048, base_channels=64, num_convs=3)
         convs = [m for m in disc.modules() if isinstance(m, nn.Conv2d)]
         assert [c.kernel_size for c in convs] == [(4, 4)] * 5
         assert [c.stride for c in convs] == [(2, 2)] * 3 + [(1, 1)] * 2
@@ -38,16 +38,16 @@ class TestAdaptSegDiscriminator:
 
     def test_registered(self):
         init_default_scope('mmseg')
-        disc = MODELS.build(dict(type='AdaptSegDiscriminator', in_channels=4, num_convs=1))
-        assert isinstance(disc, AdaptSegDiscriminator)
+        disc = MODELS.build(dict(type='FCDiscriminator', in_channels=4, num_convs=1))
+        assert isinstance(disc, FCDiscriminator)
 
     def test_too_small_input(self):
-        disc = AdaptSegDiscriminator(in_channels=4, base_channels=4, num_convs=3)
+        disc = FCDiscriminator(in_channels=4, base_channels=4, num_convs=3)
         with pytest.raises(ValueError, match='at least'):
             disc(torch.rand(1, 4, 8, 8))
 
     def test_wrong_channels(self):
-        disc = AdaptSegDiscriminator(in_channels=4, base_channels=4, num_convs=1)
+        disc = FCDiscriminator(in_channels=4, base_channels=4, num_convs=1)
         with pytest.raises(ValueError, match='expects 4 input channels, got 5'):
             disc(torch.rand(1, 5, 8, 8))
 
@@ -68,8 +68,8 @@ def _reference_fc_discriminator(num_classes: int, ndf: int = 64) -> nn.Sequentia
 class TestReferenceShape:
     """``last_stride=2`` is AdaptSegNet's FCDiscriminator; the default stays ST-DASegNet's stride-1 tail."""
 
-    def _reference(self, num_classes: int = 6) -> AdaptSegDiscriminator:
-        return AdaptSegDiscriminator(in_channels=num_classes, base_channels=64, num_convs=3, last_stride=2,
+    def _reference(self, num_classes: int = 6) -> FCDiscriminator:
+        return FCDiscriminator(in_channels=num_classes, base_channels=64, num_convs=3, last_stride=2,
                                      norm_cfg=None)
 
     def test_layout_is_fc_discriminator(self):
@@ -98,13 +98,13 @@ class TestReferenceShape:
             disc(torch.rand(1, 6, 31, 31))
 
     def test_default_tail_unchanged(self):
-        disc = AdaptSegDiscriminator(in_channels=2048, base_channels=64, num_convs=3)
+        disc = FCDiscriminator(in_channels=2048, base_channels=64, num_convs=3)
         assert disc.last_stride == 1
         assert disc(torch.rand(1, 2048, 48, 48)).shape == (1, 1, 4, 4)  # 48 / 8 - 2
 
     def test_bad_last_stride(self):
         with pytest.raises(ValueError, match='last_stride'):
-            AdaptSegDiscriminator(in_channels=4, last_stride=3)
+            FCDiscriminator(in_channels=4, last_stride=3)
 
     def test_adaptseg_config_builds_reference(self):
         cfg = Config.fromfile(str(REPO / 'configs' / '_base_' / 'models' / 'adaptseg_deeplabv3plus-r50-d8.py'))
