@@ -20,8 +20,6 @@ from torch import Tensor
 from ..utils import prepare_accumulation, unwrap
 from .st_da_segmentor import _build_preprocessor
 
-SEGMENTOR_PARTS = ('backbone', 'neck', 'decode_head', 'auxiliary_head')
-
 
 class UDAEncoderDecoder(EncoderDecoder):
     """``EncoderDecoder`` for paired source/target training; subclasses implement ``train_step``.
@@ -53,11 +51,6 @@ class UDAEncoderDecoder(EncoderDecoder):
                          train_cfg=train_cfg, test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
                          data_preprocessor=_build_preprocessor(data_preprocessor), pretrained=pretrained,
                          init_cfg=init_cfg)
-
-    def segmentor_parts(self) -> List[str]:
-        """Names of the trainable segmentation submodules present (``backbone``, ``neck``, ``decode_head``,
-        ``auxiliary_head``): the ``modules`` of the ``segmentor`` optimizer wrapper."""
-        return [name for name in SEGMENTOR_PARTS if getattr(self, name, None) is not None]
 
     # ------------------------------------------------------------------ forward pieces (DDP-safe)
     def segment(self, inputs: Tensor) -> Tuple[List[Tensor], Tensor]:

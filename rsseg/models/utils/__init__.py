@@ -1,6 +1,6 @@
 """Pure helpers: freezing, EMA arithmetic, pseudo-labels, joint optimizer updates and gradient accumulation,
 ClassMix and DACS's strong augmentation."""
-from .ema import copy_weights_, ema_decay, ema_momentum, ema_update_
+from .ema import copy_weights_, ema_decay, ema_update_
 from .module_utils import disable_dropout, freeze, set_requires_grad, unwrap
 from .optim_utils import (accumulative_counts, check_accumulative_counts, prepare_accumulation,
                           update_params_jointly)
@@ -8,7 +8,7 @@ from .pseudo_label import (confident_ratio, fuse_teacher_probs, ground_truth_agr
                            pseudo_label_weights)
 
 __all__ = [
-    'copy_weights_', 'ema_decay', 'ema_momentum', 'ema_update_', 'disable_dropout', 'freeze', 'set_requires_grad',
+    'copy_weights_', 'ema_decay', 'ema_update_', 'disable_dropout', 'freeze', 'set_requires_grad',
     'unwrap', 'accumulative_counts', 'check_accumulative_counts', 'prepare_accumulation', 'update_params_jointly',
     'confident_ratio', 'fuse_teacher_probs', 'ground_truth_agreement', 'make_pseudo_labels', 'pseudo_label_weights'
 ]

@@ -30,11 +30,6 @@ def ema_decay(step: int, max_decay: float = 0.999) -> float:
     return min(1.0 - 1.0 / (step + 1), max_decay)
 
 
-def ema_momentum(step: int, max_decay: float = 0.999) -> float:
-    """mmengine-style momentum ``1 - ema_decay(step, max_decay)`` (weight of the student in the update)."""
-    return 1.0 - ema_decay(step, max_decay)
-
-
 def _paired(teacher: nn.Module, student: nn.Module,
             with_buffers: bool) -> Iterator[Tuple[str, torch.Tensor, torch.Tensor]]:
     """Yield ``(name, teacher_tensor, student_tensor)``; a structural mismatch raises ValueError naming it."""

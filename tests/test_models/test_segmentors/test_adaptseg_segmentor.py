@@ -38,7 +38,8 @@ class TestBuild:
 
     def test_submodules_and_defaults(self):
         model = build(adaptseg_cfg())
-        assert model.segmentor_parts() == SEGMENTOR
+        parts = ('backbone', 'neck', 'decode_head', 'auxiliary_head')
+        assert [n for n in parts if getattr(model, n, None) is not None] == SEGMENTOR  # the segmentor wrapper's
         assert model.discriminator.in_channels == NUM_CLASSES
         assert model.adv_loss.loss_weight == pytest.approx(0.001)  # lambda_adv of the paper (single level)
         assert (model.adv_loss.real_label_val, model.adv_loss.fake_label_val) == (0.0, 1.0)  # source 0, target 1

@@ -130,8 +130,14 @@ class TestTrainStep:
 
     def test_plain_optim_wrapper_also_works(self):
         model = build(dacs_cfg())
+        model.train()
         trainable = [p for p in model.parameters() if p.requires_grad]
-        model.train_step(paired_batch(), OptimWrapper(torch.optim.SGD(trainable, lr=0.01)))
+        snap = _snapshot(model, STUDENT + TEACHER)
+        log_vars = model.train_step(paired_batch(), OptimWrapper(torch.optim.SGD(trainable, lr=0.01)))
+        diff = _changed(model, snap)
+        assert all(diff[n] for n in STUDENT), 'the plain wrapper must step the student'
+        assert not any(diff[n] for n in TEACHER)
+        assert set(LOSS_KEYS) <= set(log_vars) and all(torch.isfinite(v).all() for v in log_vars.values())
 
     def test_target_labels_never_used(self):
         runs = []

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from rsseg.models.utils import copy_weights_, ema_decay, ema_momentum, ema_update_
+from rsseg.models.utils import copy_weights_, ema_decay, ema_update_
 
 
 class TestEmaDecay:
@@ -11,7 +11,6 @@ class TestEmaDecay:
     @pytest.mark.parametrize('step,expected', [(0, 0.0), (1, 0.5), (3, 0.75), (9, 0.9), (999, 0.999), (5000, 0.999)])
     def test_schedule(self, step, expected):
         assert ema_decay(step) == pytest.approx(expected)
-        assert ema_momentum(step) == pytest.approx(1 - expected)
 
     def test_cap(self):
         assert ema_decay(10**6, max_decay=0.99) == pytest.approx(0.99)
