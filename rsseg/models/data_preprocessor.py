@@ -1,6 +1,7 @@
 """Data preprocessor for paired source/target batches (UDA training) that also handles plain eval batches."""
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
+import torch.nn as nn
 from mmengine.model import BaseDataPreprocessor
 from mmseg.registry import MODELS
 
@@ -97,3 +98,16 @@ class PairedSegDataPreProcessor(BaseDataPreprocessor):
             out[branch] = inner(dict(inputs=data['inputs'][branch], data_samples=data['data_samples'][branch]),
                                 True)
         return out
+
+
+def build_paired_preprocessor(cfg: Union[dict, nn.Module, None]) -> Optional[nn.Module]:
+    """The data preprocessor of a UDA segmentor: a plain ``SegDataPreProcessor`` config (``type`` optional) becomes
+    the source (= target) config of a :class:`PairedSegDataPreProcessor`, so one config serves both domains; other
+    configs are built as they are, modules and None pass through."""
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    cfg = dict(cfg)
+    if cfg.get('type', 'SegDataPreProcessor') == 'SegDataPreProcessor':
+        cfg.pop('type', None)
+        cfg = dict(type='PairedSegDataPreProcessor', source=cfg)
+    return MODELS.build(cfg)

@@ -13,8 +13,9 @@ class EMATeacherHook(Hook):
     """Keep a model's frozen teacher submodules an exponential moving average of their students.
 
     Unlike mmengine's ``EMAHook`` this averages only the teacher/student pairs the model names in ``ema_pairs()``
-    (ST-DASegNet: the two decoders), leaves the model in place for validation and adds nothing to checkpoints: the
-    teachers are ordinary (frozen) submodules, saved and resumed with the model's ``state_dict``.
+    (:class:`~rsseg.models.segmentors.EMATeacherMixin`; ST-DASegNet: the two decoders), leaves the model in place
+    for validation and adds nothing to checkpoints: the teachers are ordinary (frozen) submodules, saved and resumed
+    with the model's ``state_dict``.
 
     Schedule: after iteration ``runner.iter`` the students have made ``t = runner.iter + 1`` updates and every teacher
     becomes ``alpha_t * teacher + (1 - alpha_t) * student`` with ``alpha_t = min(1 - 1 / (t + 1), max_decay)``
@@ -44,8 +45,8 @@ class EMATeacherHook(Hook):
         """``(student, teacher)`` modules of a (possibly wrapped) model; a model without teachers is an error."""
         model = unwrap(model)
         if not callable(getattr(model, 'ema_pairs', None)):
-            raise TypeError(f'EMATeacherHook needs a model with ema_pairs() (e.g. STDASegmentor), got '
-                            f'{type(model).__name__}')
+            raise TypeError(f'EMATeacherHook needs a model with ema_pairs() (an EMATeacherMixin segmentor: '
+                            f'STDASegmentor, DACSSegmentor), got {type(model).__name__}')
         out = []
         for student, teacher in model.ema_pairs():
             s_mod, t_mod = getattr(model, student, None), getattr(model, teacher, None)

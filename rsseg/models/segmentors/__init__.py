@@ -1,7 +1,8 @@
-"""Segmentors: ST-DASegNet."""
+"""Segmentors: ST-DASegNet, the classic UDA baselines and their shared pieces."""
+from .ema_teacher_mixin import EMATeacherMixin
 from .st_da_segmentor import STDASegmentor, spatial_softmax
 
-__all__ = ['STDASegmentor', 'spatial_softmax']
+__all__ = ['EMATeacherMixin', 'STDASegmentor', 'spatial_softmax']
 
 # Classic UDA baselines (issue 7).
 from .adaptseg_segmentor import AdaptSegSegmentor  # noqa: E402

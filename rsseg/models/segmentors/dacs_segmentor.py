@@ -13,24 +13,23 @@ Every iteration (one ``train_step``, one backward):
    the teacher has already labelled the un-augmented target images;
 4. loss = CE on the source images + pixel-weighted CE on the mixed images; the student steps.
 
-The teacher follows the student through :class:`~rsseg.engine.hooks.EMATeacherHook` with ``max_decay=0.99``
-(``alpha_t = min(1 - 1 / (t + 1), 0.99)``, mmengine momentum semantics, parameters only): it is never touched by the
-optimizer or by backward.
+The teacher (:class:`EMATeacherMixin`) follows the student through :class:`~rsseg.engine.hooks.EMATeacherHook` with
+``max_decay=0.99`` (``alpha_t = min(1 - 1 / (t + 1), 0.99)``, mmengine momentum semantics, parameters only): it is
+never touched by the optimizer or by backward.
 """
 import copy
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
-import torch.nn as nn
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.models.losses import accuracy
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-from ..utils import (build_strong_aug, classmix, confident_ratio, copy_weights_, disable_dropout, freeze,
-                     ground_truth_agreement, strong_augment, unwrap)
-from .st_da_segmentor import STDASegmentor
+from ..utils import (build_strong_aug, classmix, confident_ratio, ground_truth_agreement, strong_augment,
+                     unpadded_mask, unwrap)
+from .ema_teacher_mixin import EMATeacherMixin
 from .uda_encoder_decoder import UDAEncoderDecoder
 
 DACS_THRESHOLD = 0.968
@@ -57,7 +56,7 @@ def confident_share_weights(confidence: Tensor, threshold: float = DACS_THRESHOL
 
 
 @MODELS.register_module()
-class DACSSegmentor(UDAEncoderDecoder):
+class DACSSegmentor(EMATeacherMixin, UDAEncoderDecoder):
     """Self-training UDA with an EMA teacher of the whole segmentor and ClassMix.
 
     Submodules: the student ``backbone``, ``decode_head`` (optionally ``neck``, ``auxiliary_head``) and the frozen
@@ -108,40 +107,12 @@ class DACSSegmentor(UDAEncoderDecoder):
                          pretrained=pretrained, init_cfg=init_cfg)
         if not 0.0 < pseudo_threshold <= 1.0:
             raise ValueError(f'DACSSegmentor pseudo_threshold must be in (0, 1], got {pseudo_threshold}')
-        for name, cfg in teacher_cfgs.items():
-            setattr(self, f'ema_{name}', MODELS.build(cfg))
-            freeze(getattr(self, f'ema_{name}'))
+        self.build_teachers(teacher_cfgs)
         self.pseudo_threshold = pseudo_threshold
-        self.mix_loss = self._build_mix_loss(mix_loss)
+        self.mix_loss = self.build_pseudo_loss(mix_loss, self.decode_head)
         self.strong_aug = build_strong_aug(strong_aug)
 
-    def _build_mix_loss(self, cfg: dict) -> nn.Module:
-        cfg = dict(cfg)
-        if cfg.get('class_weight') is None:
-            head_loss = self.decode_head.loss_decode
-            first = head_loss[0] if isinstance(head_loss, nn.ModuleList) else head_loss
-            cfg['class_weight'] = getattr(first, 'class_weight', None)
-        return MODELS.build(cfg)
-
     # ------------------------------------------------------------------ teacher
-    def ema_pairs(self) -> List[Tuple[str, str]]:
-        """``(student, teacher)`` submodule names the EMA hook averages."""
-        return [(name, f'ema_{name}') for name in ('backbone', 'neck', 'decode_head')
-                if getattr(self, f'ema_{name}', None) is not None]
-
-    def init_weights(self) -> None:
-        """Initialise the student as configured, then start the teacher as an exact copy of it."""
-        super().init_weights()
-        for student, teacher in self.ema_pairs():
-            copy_weights_(getattr(self, teacher), unwrap(getattr(self, student)))
-
-    def train(self, mode: bool = True) -> 'DACSSegmentor':
-        """Set the mode of every submodule; the teacher's dropout / drop-path stay off."""
-        super().train(mode)
-        for _, teacher in self.ema_pairs():
-            disable_dropout(getattr(self, teacher))
-        return self
-
     @torch.no_grad()
     def teacher_logits(self, inputs: Tensor) -> Tensor:
         """Raw logits of the EMA teacher (no gradients)."""
@@ -152,12 +123,9 @@ class DACSSegmentor(UDAEncoderDecoder):
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Student (default) or teacher (``test_cfg.predict_on='teacher'``) logits resized to the input."""
-        predict_on = self.test_cfg.get('predict_on', 'student')
-        if predict_on == 'student':
-            return super().encode_decode(inputs, batch_img_metas)
-        if predict_on == 'teacher':
+        if self.predict_on == 'teacher':
             return self.ema_decode_head.predict_by_feat(self.teacher_logits(inputs), batch_img_metas)
-        raise ValueError(f"test_cfg.predict_on must be 'student' or 'teacher', got {predict_on!r}")
+        return super().encode_decode(inputs, batch_img_metas)
 
     @torch.no_grad()
     def pseudo_labels(self, tgt: dict) -> Tuple[Tensor, Tensor, Tensor]:
@@ -169,14 +137,9 @@ class DACSSegmentor(UDAEncoderDecoder):
         inputs = tgt['inputs']
         probs = self.resize_to(self.teacher_logits(inputs), inputs.shape[-2:]).float().softmax(dim=1)
         confidence, labels = probs.max(dim=1)
-        valid = STDASegmentor._valid_mask(tgt['data_samples'], inputs)
+        valid = unpadded_mask(tgt['data_samples'], inputs)
         weights, shares = confident_share_weights(confidence, self.pseudo_threshold, valid)
         return labels.masked_fill(~valid, self.ignore_index), weights, shares
-
-    @property
-    def ignore_index(self) -> int:
-        """The decode head's ignore index."""
-        return unwrap(self.decode_head).ignore_index
 
     # ------------------------------------------------------------------ training
     def train_step(self, data: dict, optim_wrapper: Union[OptimWrapper, OptimWrapperDict]) -> Dict[str, Tensor]:

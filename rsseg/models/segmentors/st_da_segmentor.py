@@ -9,9 +9,11 @@ Training is one ``train_step`` split into two phases, each its own method, in mm
 2. discriminator phase (:meth:`STDASegmentor._train_discriminators`): each discriminator learns real vs fake from the
    *detached* features of phase 1 and its own optimizer steps.
 
-The EMA teachers are frozen submodules updated by :class:`~rsseg.engine.hooks.EMATeacherHook`; inference averages the
-two students' logits, so mmseg's ``whole``/``slide`` modes, ``tools/test.py`` and the scene predictor (which calls
-:meth:`encode_decode`) work unchanged.
+The EMA teachers are frozen submodules (:class:`EMATeacherMixin`) updated by
+:class:`~rsseg.engine.hooks.EMATeacherHook`; inference averages the two students' logits, so mmseg's ``whole``/``slide``
+modes, ``tools/test.py`` and the scene predictor (which calls :meth:`encode_decode`) work unchanged. The parts are
+checked against each other in :mod:`.stdaseg_checks`: numbers at build, shapes (a dry forward) by :meth:`check_shapes`,
+which training runs through :meth:`init_weights`.
 """
 import copy
 from contextlib import ExitStack
@@ -20,7 +22,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmengine.config import ConfigDict
-from mmengine.logging import print_log
 from mmengine.optim import OptimWrapperDict
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.segmentors.base import BaseSegmentor
@@ -29,13 +30,13 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from ..utils import (disable_dropout, freeze, make_pseudo_labels, prepare_accumulation, set_requires_grad, unwrap,
-                     update_params_jointly)
-from ..utils.ema import copy_weights_
-from ..utils.pseudo_label import fuse_teacher_probs, ground_truth_agreement
+from ..data_preprocessor import build_paired_preprocessor
+from ..utils import (fuse_teacher_probs, ground_truth_agreement, make_pseudo_labels, prepare_accumulation,
+                     set_requires_grad, unpadded_mask, unwrap, update_params_jointly)
+from . import stdaseg_checks
+from .ema_teacher_mixin import EMATeacherMixin
+from .stdaseg_checks import BRANCHES, Features
 
-Features = Tuple[Tensor, ...]
-BRANCHES = ('s', 't')
 DEFAULT_PSEUDO_LABEL = dict(threshold=0.975, rare_threshold=0.8, class_weight=None, fuse='prob')
 
 
@@ -44,24 +45,8 @@ def spatial_softmax(x: Tensor) -> Tensor:
     return x.flatten(2).softmax(dim=2).view_as(x)
 
 
-def _first_conv_in_channels(module: nn.Module) -> Optional[int]:
-    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)), None)
-    return conv.in_channels if conv is not None else None
-
-
-def _build_preprocessor(cfg: Optional[dict]) -> Optional[nn.Module]:
-    """Build the paired preprocessor; a plain ``SegDataPreProcessor`` config becomes its source (= target) config."""
-    if cfg is None or isinstance(cfg, nn.Module):
-        return cfg
-    cfg = dict(cfg)
-    if cfg.get('type', 'SegDataPreProcessor') == 'SegDataPreProcessor':
-        cfg.pop('type', None)
-        cfg = dict(type='PairedSegDataPreProcessor', source=cfg)
-    return MODELS.build(cfg)
-
-
 @MODELS.register_module()
-class STDASegmentor(EncoderDecoder):
+class STDASegmentor(EMATeacherMixin, EncoderDecoder):
     """Self-training, adversarial, domain-disentangled segmentor with two student branches.
 
     Submodules (the contract with the optimizer constructor, the EMA hook and checkpoints): ``backbone_s``,
@@ -74,7 +59,8 @@ class STDASegmentor(EncoderDecoder):
 
     Logged values: ``seg.src.decode_{s,t}.loss_ce`` / ``.acc_seg`` (source CE), ``seg.tgt.decode_{s,t}.loss_pseudo``
     / ``.acc_pseudo`` (pseudo-label CE, agreement with the teachers), ``seg.tgt.pseudo_ratio`` (the confident share
-    ``r``), ``seg.tgt.pseudo_acc_gt`` (pseudo-labels against target ground truth, only when a benchmark loads it), ``seg.adv.disc_{s,t}.loss_gen`` (fool terms), ``seg.loss`` (phase total), ``disc.disc_{s,t}.loss_real``,
+    ``r``), ``seg.tgt.pseudo_acc_gt`` (pseudo-labels against target ground truth, only when a benchmark loads it),
+    ``seg.adv.disc_{s,t}.loss_gen`` (fool terms), ``seg.loss`` (phase total), ``disc.disc_{s,t}.loss_real``,
     ``.loss_fake``, ``.acc`` (share of discriminator outputs on the right side of 0.5), ``disc.loss`` and ``loss``.
 
     Args:
@@ -121,7 +107,8 @@ class STDASegmentor(EncoderDecoder):
                  data_preprocessor: Optional[dict] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        BaseSegmentor.__init__(self, data_preprocessor=_build_preprocessor(data_preprocessor), init_cfg=init_cfg)
+        BaseSegmentor.__init__(self, data_preprocessor=build_paired_preprocessor(data_preprocessor),
+                               init_cfg=init_cfg)
         if ema_scope not in ('decoder', 'branch'):
             raise ValueError(f"STDASegmentor ema_scope must be 'decoder' or 'branch', got {ema_scope!r}")
         backbones = self._backbone_cfgs(backbone_s, backbone_t, pretrained)
@@ -133,17 +120,18 @@ class STDASegmentor(EncoderDecoder):
             setattr(self, f'discriminator_{b}', MODELS.build(disc_cfg))
         self.neck = MODELS.build(neck)
         self.ema_scope = ema_scope
-        self._build_teachers(backbones, neck, heads)
+        self.build_teachers(self._teacher_cfgs(backbones, neck, heads))
         self.gan_loss = MODELS.build(gan_loss)
         self.pseudo_cfg = {**DEFAULT_PSEUDO_LABEL, **(pseudo_label or {})}
-        self.pseudo_loss = nn.ModuleDict({b: self._build_pseudo_loss(pseudo_loss, b) for b in BRANCHES})
+        self.pseudo_loss = nn.ModuleDict(
+            {b: self.build_pseudo_loss(pseudo_loss, getattr(self, f'decode_head_{b}')) for b in BRANCHES})
         head = self.decode_head_s
         self.align_corners = head.align_corners
         self.num_classes = head.num_classes
         self.out_channels = head.out_channels
         self.train_cfg = train_cfg or {}
         self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
-        self._check_build()
+        stdaseg_checks.check_parts(self)
 
     # ------------------------------------------------------------------ building
     @staticmethod
@@ -156,140 +144,30 @@ class STDASegmentor(EncoderDecoder):
                 cfg['pretrained'] = pretrained
         return cfgs
 
-    def _build_teachers(self, backbones: List[dict], neck: dict, heads: List[dict]) -> None:
-        """Frozen EMA copies; built from the students' configs, overwritten by the students in ``init_weights``."""
-        for b, head_cfg in zip(BRANCHES, heads):
-            setattr(self, f'ema_decode_head_{b}', MODELS.build(copy.deepcopy(head_cfg)))
+    def _teacher_cfgs(self, backbones: List[dict], neck: dict, heads: List[dict]) -> Dict[str, dict]:
+        """Student configs the teachers copy, in ``ema_pairs`` order: the decoders, and with ``ema_scope='branch'``
+        both backbones and the DDM."""
+        cfgs = {f'decode_head_{b}': head_cfg for b, head_cfg in zip(BRANCHES, heads)}
         if self.ema_scope == 'branch':
-            for b, bb_cfg in zip(BRANCHES, backbones):
-                setattr(self, f'ema_backbone_{b}', MODELS.build(copy.deepcopy(bb_cfg)))
-            self.ema_neck = MODELS.build(copy.deepcopy(neck))
-        for _, teacher in self.ema_pairs():
-            freeze(getattr(self, teacher))
-
-    def _build_pseudo_loss(self, cfg: dict, branch: str) -> nn.Module:
-        cfg = dict(cfg)
-        if cfg.get('class_weight') is None:
-            head_losses = getattr(self, f'decode_head_{branch}').loss_decode
-            first = head_losses[0] if isinstance(head_losses, nn.ModuleList) else head_losses
-            cfg['class_weight'] = getattr(first, 'class_weight', None)
-        return MODELS.build(cfg)
-
-    def ema_pairs(self) -> List[Tuple[str, str]]:
-        """``(student, teacher)`` submodule names the EMA hook averages."""
-        pairs = [(f'decode_head_{b}', f'ema_decode_head_{b}') for b in BRANCHES]
-        if self.ema_scope == 'branch':
-            pairs += [(f'backbone_{b}', f'ema_backbone_{b}') for b in BRANCHES] + [('neck', 'ema_neck')]
-        return pairs
+            cfgs.update({f'backbone_{b}': bb_cfg for b, bb_cfg in zip(BRANCHES, backbones)})
+            cfgs['neck'] = neck
+        return cfgs
 
     def init_weights(self) -> None:
-        """Initialise the students as configured, then start the teachers as exact copies of them."""
+        """Initialise the students, copy them into the teachers, then :meth:`check_shapes`: mmengine's
+        ``Runner.train`` calls this before the first iteration, so a run fails there, not mid-training."""
         super().init_weights()
-        for student, teacher in self.ema_pairs():
-            copy_weights_(getattr(self, teacher), unwrap(getattr(self, student)))
+        self.check_shapes()
 
-    def train(self, mode: bool = True) -> 'STDASegmentor':
-        """Set the mode of every submodule; the teachers' dropout / drop-path stay off."""
-        super().train(mode)
-        for _, teacher in self.ema_pairs():
-            disable_dropout(getattr(self, teacher))
-        return self
+    def check_shapes(self, size: int = 64) -> None:
+        """Check the DDM, decoders and discriminators against the backbones' features of a ``size``² dummy image
+        (:func:`~rsseg.models.segmentors.stdaseg_checks.check_shapes`); ValueError naming the mismatch."""
+        stdaseg_checks.check_shapes(self, size)
 
     @property
     def decode_head(self) -> nn.Module:
         """The source-style decoder: mmseg's ``postprocess_result`` reads ``threshold`` etc. from ``decode_head``."""
         return unwrap(self.decode_head_s)
-
-    # ------------------------------------------------------------------ build-time checks
-    def _check_build(self) -> None:
-        """Fail early, with one message naming the mismatch, on inconsistent parts."""
-        heads = [self.decode_head_s, self.decode_head_t]
-        if heads[0].num_classes != heads[1].num_classes:
-            raise ValueError(f'decode_head_s has {heads[0].num_classes} classes but decode_head_t '
-                             f'{heads[1].num_classes}; both students must predict the same classes')
-        bands = self._check_bands()
-        feats = self._dry_run_backbones(bands)
-        if feats is None:
-            return
-        self.neck.check_inputs(*feats)
-        for b in BRANCHES:
-            self._check_head_channels(b)
-        self._check_stage_usage(feats)
-        for b in BRANCHES:
-            disc = getattr(self, f'discriminator_{b}')
-            last = feats[BRANCHES.index(b)][-1].shape[1]
-            if getattr(disc, 'in_channels', last) != last:
-                raise ValueError(f'discriminator_{b} in_channels={disc.in_channels} but the last stage of backbone_{b} '
-                                 f'has {last} channels')
-
-    def _check_bands(self) -> int:
-        bands = [_first_conv_in_channels(self.backbone_s), _first_conv_in_channels(self.backbone_t)]
-        if bands[0] != bands[1]:
-            raise ValueError(f'backbone_s takes {bands[0]} input bands but backbone_t {bands[1]}')
-        pre_bands = getattr(self.data_preprocessor, 'num_bands', None)
-        if pre_bands is not None and bands[0] is not None and pre_bands != bands[0]:
-            raise ValueError(f'the data preprocessor normalises {pre_bands} bands but the backbones take {bands[0]} '
-                             '(backbone in_channels)')
-        return bands[0] or 3
-
-    @torch.no_grad()
-    def _dry_run_backbones(self, bands: int, size: int = 64) -> Optional[Tuple[Features, Features]]:
-        """Backbone features of a small dummy image (eval mode, no statistics updated); None if a backbone cannot
-        run on it (the channel checks are then left to the first real batch)."""
-        x = torch.zeros(1, bands, size, size)
-        backbones = [self.backbone_s, self.backbone_t]
-        modes = [m.training for m in backbones]
-        try:
-            for m in backbones:
-                m.eval()
-            return tuple(tuple(m(x)) for m in backbones)
-        except Exception as exc:  # noqa: BLE001  a backbone that needs another input size: skip the dry run
-            print_log(f'STDASegmentor: skipped the build-time channel check ({exc})', logger='current')
-            return None
-        finally:
-            for m, mode in zip(backbones, modes):
-                m.train(mode)
-
-    def _check_stage_usage(self, feats: Tuple[Features, Features]) -> None:
-        """Every DDM stage with parameters must feed a decoder (found by differentiating the decoders' output with
-        respect to the DDM stages on the dry-run features); otherwise those parameters never train."""
-        heads = [self.decode_head_s, self.decode_head_t]
-        modes = [self.neck.training] + [h.training for h in heads]
-        try:
-            self.neck.eval()
-            for head in heads:
-                head.eval()
-            with torch.no_grad():
-                ddm = self.neck(*feats)
-            used = set()
-            for head, stages in zip(heads, ddm):
-                leaves = [f.detach().requires_grad_() for f in stages]
-                with torch.enable_grad():
-                    grads = torch.autograd.grad(head(tuple(leaves)).sum(), leaves, allow_unused=True)
-                used |= {i for i, g in enumerate(grads) if g is not None}
-        finally:
-            for module, mode in zip([self.neck] + heads, modes):
-                module.train(mode)
-        unused = [i for i in self.neck.stages_with_params if i not in used]
-        if unused:
-            raise ValueError(f'DDM stage(s) {unused} hold parameters but no decoder reads them (the decoders read '
-                             f'stages {sorted(used)}); set neck distinct_stages={sorted(used)}: unread blocks would '
-                             'never train and DistributedDataParallel refuses parameters without gradients')
-
-    def _check_head_channels(self, branch: str) -> None:
-        head = getattr(self, f'decode_head_{branch}')
-        out = self.neck.out_channels
-        idx = head.in_index if isinstance(head.in_index, (list, tuple)) else [head.in_index]
-        expected = [out[i] for i in idx]
-        got = head.in_channels if isinstance(head.in_channels, (list, tuple)) else [head.in_channels]
-        if getattr(head, 'input_transform', None) == 'resize_concat':
-            expected = [sum(expected)]
-        c1 = getattr(head, 'c1_bottleneck', None)
-        c1_ok = c1 is None or _first_conv_in_channels(c1) == out[0]
-        if list(got) != expected or not c1_ok:
-            raise ValueError(f'decode_head_{branch} in_channels={head.in_channels} (in_index={head.in_index}'
-                             f'{", c1_in_channels=%d" % _first_conv_in_channels(c1) if c1 is not None else ""}) do '
-                             f'not match the DDM output channels {out} (C + d on universal stages)')
 
     # ------------------------------------------------------------------ features and inference
     def _student_features(self, inputs: Tensor) -> Tuple[Tuple[Features, Features], Tuple[Features, Features]]:
@@ -303,13 +181,10 @@ class STDASegmentor(EncoderDecoder):
 
     def _inference_logits(self, inputs: Tensor) -> List[Tensor]:
         """Raw logits of the two students (or, with ``test_cfg.predict_on='teacher'``, of the two teachers)."""
-        predict_on = self.test_cfg.get('predict_on', 'student')
-        if predict_on == 'student':
-            feats = self.extract_feat(inputs)
-            return [getattr(self, f'decode_head_{b}')(f) for b, f in zip(BRANCHES, feats)]
-        if predict_on == 'teacher':
+        if self.predict_on == 'teacher':
             return self._teacher_logits(inputs, self.extract_feat(inputs) if self.ema_scope == 'decoder' else None)
-        raise ValueError(f"test_cfg.predict_on must be 'student' or 'teacher', got {predict_on!r}")
+        feats = self.extract_feat(inputs)
+        return [getattr(self, f'decode_head_{b}')(f) for b, f in zip(BRANCHES, feats)]
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
         """Mean of both branches' logits, resized to the input (mmseg's ``predict_by_feat``)."""
@@ -414,7 +289,7 @@ class STDASegmentor(EncoderDecoder):
     def _pseudo_label_losses(self, ddm: Tuple[Features, Features], tgt: dict) -> Dict[str, Tensor]:
         """Pseudo-label CE of both students on target images: ``seg.tgt.*``."""
         labels, weights, ratio = self._pseudo_labels(ddm, tgt)
-        ignore_index = self.decode_head.ignore_index
+        ignore_index = self.ignore_index
         losses = {'seg.tgt.pseudo_ratio': ratio}
         agreement = ground_truth_agreement(labels, tgt['data_samples'], ignore_index)
         if agreement is not None:
@@ -446,8 +321,7 @@ class STDASegmentor(EncoderDecoder):
         cfg = self.pseudo_cfg
         probs = fuse_teacher_probs([x.float() for x in logits], cfg['fuse'])
         return make_pseudo_labels(probs, cfg['threshold'], cfg['rare_threshold'], cfg['class_weight'],
-                                  valid=self._valid_mask(tgt['data_samples'], inputs),
-                                  ignore_index=self.decode_head.ignore_index)
+                                  valid=unpadded_mask(tgt['data_samples'], inputs), ignore_index=self.ignore_index)
 
     @staticmethod
     def _agreement(logits: Tensor, labels: Tensor, ignore_index: int) -> Tensor:
@@ -456,15 +330,6 @@ class STDASegmentor(EncoderDecoder):
         valid = labels != ignore_index
         hits = (logits.argmax(dim=1) == labels) & valid
         return hits.sum().float() * 100.0 / valid.sum().clamp(min=1)
-
-    @staticmethod
-    def _valid_mask(data_samples: SampleList, inputs: Tensor) -> Tensor:
-        """False on the padding ``stack_batch`` added right/bottom of smaller images."""
-        valid = torch.zeros(inputs.shape[0], *inputs.shape[-2:], dtype=torch.bool, device=inputs.device)
-        for i, sample in enumerate(data_samples):
-            h, w = sample.metainfo.get('img_shape', inputs.shape[-2:])[:2]
-            valid[i, :h, :w] = True
-        return valid
 
     def _discriminate(self, discriminator: nn.Module, feature: Tensor, size: Sequence[int]) -> Tensor:
         """Discriminator logits of a spatial-softmaxed feature, upsampled to the image size."""

@@ -17,8 +17,8 @@ from mmseg.models.utils import resize
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
+from ..data_preprocessor import build_paired_preprocessor
 from ..utils import prepare_accumulation, unwrap
-from .st_da_segmentor import _build_preprocessor
 
 
 class UDAEncoderDecoder(EncoderDecoder):
@@ -49,7 +49,7 @@ class UDAEncoderDecoder(EncoderDecoder):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(backbone=backbone, decode_head=decode_head, neck=neck, auxiliary_head=auxiliary_head,
                          train_cfg=train_cfg, test_cfg=ConfigDict(test_cfg or dict(mode='whole')),
-                         data_preprocessor=_build_preprocessor(data_preprocessor), pretrained=pretrained,
+                         data_preprocessor=build_paired_preprocessor(data_preprocessor), pretrained=pretrained,
                          init_cfg=init_cfg)
 
     # ------------------------------------------------------------------ forward pieces (DDP-safe)

@@ -5,12 +5,13 @@ from .module_utils import disable_dropout, freeze, set_requires_grad, unwrap
 from .optim_utils import (accumulative_counts, check_accumulative_counts, prepare_accumulation,
                           update_params_jointly)
 from .pseudo_label import (confident_ratio, fuse_teacher_probs, ground_truth_agreement, make_pseudo_labels,
-                           pseudo_label_weights)
+                           pseudo_label_weights, unpadded_mask)
 
 __all__ = [
     'copy_weights_', 'ema_decay', 'ema_update_', 'disable_dropout', 'freeze', 'set_requires_grad',
     'unwrap', 'accumulative_counts', 'check_accumulative_counts', 'prepare_accumulation', 'update_params_jointly',
-    'confident_ratio', 'fuse_teacher_probs', 'ground_truth_agreement', 'make_pseudo_labels', 'pseudo_label_weights'
+    'confident_ratio', 'fuse_teacher_probs', 'ground_truth_agreement', 'make_pseudo_labels', 'pseudo_label_weights',
+    'unpadded_mask'
 ]
 
 from .classmix import ClassMixResult, classmix, classmix_masks, num_mixed_classes  # noqa: E402  (DACS baseline)

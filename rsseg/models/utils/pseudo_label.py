@@ -1,4 +1,5 @@
-"""ST-DASegNet's pseudo-labels and their per-pixel weights (pure tensor functions)."""
+"""Pseudo-labels and their per-pixel weights (pure tensor functions): ST-DASegNet's, and the padding mask every
+self-training segmentor applies."""
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -24,6 +25,16 @@ def fuse_teacher_probs(logits: Sequence[Tensor], mode: str = 'prob') -> Tensor:
     if mode == 'logit':
         return torch.stack(list(logits)).mean(dim=0).softmax(dim=1)
     raise ValueError(f"pseudo-label fuse mode must be 'prob' or 'logit', got {mode!r}")
+
+
+def unpadded_mask(data_samples: Sequence, inputs: Tensor) -> Tensor:
+    """(N, H, W) bool mask of ``inputs``, False on the padding ``stack_batch`` added right/bottom of images smaller
+    than the batch (each sample's ``img_shape``): pseudo-labels there are ``ignore_index`` with weight 0."""
+    valid = torch.zeros(inputs.shape[0], *inputs.shape[-2:], dtype=torch.bool, device=inputs.device)
+    for i, sample in enumerate(data_samples):
+        h, w = sample.metainfo.get('img_shape', inputs.shape[-2:])[:2]
+        valid[i, :h, :w] = True
+    return valid
 
 
 def confident_ratio(confidence: Tensor, threshold: float, valid: Optional[Tensor] = None,

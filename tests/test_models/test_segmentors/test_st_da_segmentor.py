@@ -1,10 +1,13 @@
-"""STDASegmentor: build contract, both training phases, pseudo-labels, inference and build-time errors."""
+"""STDASegmentor: build contract, both training phases, pseudo-labels, inference, and the errors of inconsistent
+parts (numbers at build, shapes by check_shapes / init_weights)."""
 import copy
 
 import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
 
 from rsseg.models.segmentors import STDASegmentor, spatial_softmax
 from tests.test_models.stdaseg_utils import (NUM_CLASSES, SIZE, build_model, build_optim, changed, paired_batch,
@@ -78,11 +81,19 @@ class TestBuild:
         assert type(model.data_preprocessor).__name__ == 'PairedSegDataPreProcessor'
 
 
-class TestBuildErrors:
+def _build_only(cfg):
+    """The model of ``cfg`` as ``MODELS.build`` makes it (no init_weights, no shape check)."""
+    init_default_scope('mmseg')
+    return MODELS.build(copy.deepcopy(cfg))
+
+
+class TestShapeErrors:
+    """Mismatched shapes are found by ``check_shapes`` (a dry forward), never while building."""
 
     def _expect(self, cfg, match):
+        model = _build_only(cfg)  # builds: no forward pass at construction
         with pytest.raises(ValueError, match=match):
-            build_model(cfg)
+            model.check_shapes()
 
     def test_ddm_channels(self):
         cfg = tiny_model_cfg()
@@ -105,14 +116,43 @@ class TestBuildErrors:
         self._expect(cfg, r'DDM stage\(s\) \[1, 2\] hold parameters but no decoder reads them '
                           r'.*distinct_stages=\[0, 3\]')
 
+    def test_discriminator_channels(self):
+        cfg = tiny_model_cfg(discriminator_t=dict(type='FCDiscriminator', in_channels=32, num_convs=1))
+        self._expect(cfg, 'discriminator_t in_channels=32 but the last stage of backbone_t has 64 channels')
+
+    def test_init_weights_checks_shapes(self):
+        """``Runner.train`` calls ``init_weights`` before the first iteration: a bad config fails there."""
+        cfg = tiny_model_cfg()
+        cfg['decode_head_t']['in_channels'] = 64
+        model = _build_only(cfg)
+        with pytest.raises(ValueError, match='decode_head_t in_channels=64'):
+            model.init_weights()
+
+    def test_building_runs_no_forward(self, monkeypatch):
+        from mmseg.models.backbones import ResNetV1c
+        calls = []
+        forward = ResNetV1c.forward
+        monkeypatch.setattr(ResNetV1c, 'forward', lambda self, x: calls.append(x.shape) or forward(self, x))
+        model = _build_only(tiny_model_cfg())
+        assert calls == []
+        model.check_shapes()
+        assert calls == [(1, 3, 64, 64)] * 2  # one dummy image through each backbone
+        modes = {n: m.training for n, m in model.named_modules()}
+        model.check_shapes()
+        assert {n: m.training for n, m in model.named_modules()} == modes  # every module back in its mode
+
+
+class TestBuildErrors:
+    """Numbers that do not fit are errors at build (no forward pass needed)."""
+
+    def _expect(self, cfg, match):
+        with pytest.raises(ValueError, match=match):
+            _build_only(cfg)
+
     def test_num_classes(self):
         cfg = tiny_model_cfg()
         cfg['decode_head_t']['num_classes'] = 5
         self._expect(cfg, 'decode_head_s has 4 classes but decode_head_t 5')
-
-    def test_discriminator_channels(self):
-        cfg = tiny_model_cfg(discriminator_t=dict(type='FCDiscriminator', in_channels=32, num_convs=1))
-        self._expect(cfg, 'discriminator_t in_channels=32 but the last stage of backbone_t has 64 channels')
 
     def test_band_mismatch_preprocessor_backbone(self):
         cfg = tiny_model_cfg()

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from rsseg.models.utils import confident_ratio, fuse_teacher_probs, make_pseudo_labels, pseudo_label_weights
+from rsseg.models.utils import (confident_ratio, fuse_teacher_probs, make_pseudo_labels, pseudo_label_weights,
+                                unpadded_mask)
 
 
 def _probs():
@@ -70,3 +71,12 @@ class TestFuse:
     def test_bad_mode(self):
         with pytest.raises(ValueError, match='fuse'):
             fuse_teacher_probs([torch.zeros(1, 2, 1, 1)], 'max')
+
+
+def test_unpadded_mask():
+    from mmseg.structures import SegDataSample
+    samples = [SegDataSample(metainfo=dict(img_shape=(4, 6))), SegDataSample(metainfo=dict(img_shape=(2, 3))),
+               SegDataSample()]
+    valid = unpadded_mask(samples, torch.zeros(3, 3, 4, 6))
+    assert valid[0].all() and valid[2].all()  # full size; no img_shape: all valid
+    assert valid[1, :2, :3].all() and valid[1].sum() == 6  # right/bottom padding excluded
