@@ -32,7 +32,7 @@ class Setting:
 
 def tile(args: list) -> None:
     """Run the tiler in-process (it resumes: finished scenes are skipped)."""
-    from data_prep.tile_scenes import main
+    from rsseg.cli.tile import main
     if main([str(a) for a in args]) != 0:
         raise RuntimeError(f'tiling failed: {args}')
 

@@ -4,8 +4,8 @@
 
 Protocol (every method, setting and seed alike):
 - model: DeepLabV3+ (64 channels) on EfficientNet-Lite0 (random init; ``--init efficientnet-lite0`` starts from the
-  packaged ImageNet weights), 128² crops, 4 source images per iteration (UDA: 4 source + 4 target), each method's tiny config
-  otherwise (its losses, optimizers, thresholds);
+  packaged ImageNet weights), 128² crops, 4 source images per iteration (UDA: 4 source + 4 target), student learning
+  rates ×3, each method's tiny config otherwise (its losses, optimizers, thresholds);
 - budget: ``--iters`` iterations for everyone. Source-only and the oracle (source-only recipe on the target's training
   labels) train them all; every UDA method starts from the same seed's source-only checkpoint at ``--warm-iters`` and
   trains the rest (``tools/train.py --warm-start``);
@@ -33,8 +33,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / 'bench'))
+sys.path.insert(0, str(REPO / 'bench'))  # when imported by the tests
 
 from adaptation_settings import SHARED, SETTINGS, Setting, majority_class_miou  # noqa: E402
 from rsseg.utils.scalars import active_share, training_records  # noqa: E402

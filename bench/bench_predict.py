@@ -27,6 +27,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from rsseg.formats.files import write_json
+
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ['building', 'land', 'road', 'vegetation', 'water']
 PALETTE = [[60, 16, 152], [132, 41, 246], [110, 193, 228], [254, 221, 58], [226, 169, 41]]
@@ -94,6 +96,8 @@ def write_scene(path: Path, size: int, tile: int = 2048) -> Path:
     import rasterio
     from rasterio.transform import from_origin
     from rasterio.windows import Window
+
+    from rsseg.formats.files import atomic_output
     if path.is_file():
         return path
     tile = min(tile, size)
@@ -105,15 +109,14 @@ def write_scene(path: Path, size: int, tile: int = 2048) -> Path:
                    for _ in range(4)) + rng.normal(0, 0.03, (tile, tile))
         bands.append((band - band.min()) / (band.max() - band.min()) * 250 + 3)
     pattern = np.stack(bands).astype(np.uint8)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    with rasterio.open(tmp, 'w', driver='GTiff', width=size, height=size, count=3, dtype='uint8', nodata=0,
-                       crs='EPSG:32632', transform=from_origin(400000, 5600000, 0.5, 0.5), tiled=True,
-                       blockxsize=512, blockysize=512, compress='deflate') as dst:
+    with atomic_output(path, raster=True) as tmp, rasterio.open(
+            tmp, 'w', driver='GTiff', width=size, height=size, count=3, dtype='uint8', nodata=0, crs='EPSG:32632',
+            transform=from_origin(400000, 5600000, 0.5, 0.5), tiled=True, blockxsize=512, blockysize=512,
+            compress='deflate') as dst:
         for row in range(0, size, tile):
             for col in range(0, size, tile):
                 h, w = min(tile, size - row), min(tile, size - col)
                 dst.write(pattern[:, :h, :w], window=Window(col, row, w, h))
-    os.replace(tmp, path)
     return path
 
 
@@ -269,7 +272,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                   agreement=agreement(ours_mid['output'], theirs_mid['output'])))
     print_table(res)
     print(json.dumps(res, indent=1))
-    (work / 'bench_predict.json').write_text(json.dumps(res, indent=1))
+    write_json(work / 'bench_predict.json', res)
     return 0
 
 

@@ -25,17 +25,15 @@ import warnings
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
-if __package__ in (None, ''):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import rasterio
+from rasterio.io import MemoryFile
 
-import numpy as np  # noqa: E402
-import rasterio  # noqa: E402
-from rasterio.io import MemoryFile  # noqa: E402
-
-from rsseg.geo.chips import CHIP_ENV, chip_profile  # noqa: E402
-from rsseg.geo.scenes import Scene  # noqa: E402
-from rsseg.geo.tiler import TileConfig, tile_scenes  # noqa: E402
-from rsseg.geo.tiling import iter_windows  # noqa: E402
+from rsseg.geo.chips import CHIP_ENV, chip_profile
+from rsseg.geo.compression import COMPRESSIONS
+from rsseg.geo.scenes import Scene
+from rsseg.geo.tiler import TileConfig, tile_scenes
+from rsseg.geo.tiling import iter_windows
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / 'shared' / 'data'
@@ -215,7 +213,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--settings', nargs='+', default=['256/256', '256/128'], help='chip/stride pairs')
     p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1))
-    p.add_argument('--compress', default='deflate', choices=('deflate', 'lzw', 'zstd', 'none'))
+    p.add_argument('--compress', default='deflate', choices=COMPRESSIONS)
     p.add_argument('--min-valid', type=float, default=0.5)
     p.add_argument('--repeat', type=int, default=3)
     p.add_argument('--tmp', default=None, help='folder for temporary output (default: system temp)')

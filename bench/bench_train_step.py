@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -33,8 +32,9 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
+from rsseg.formats.files import write_json
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 STDA_CONFIG = REPO / 'configs/stdaseg/stdaseg_deeplabv3plus-r18-tiny_1xb2-100i_dubai-demo-128x128.py'
 BASELINE_CONFIG = REPO / 'configs/source_only/source-only_deeplabv3plus-r18-tiny_1xb4-100i_dubai-demo-128x128.py'
 
@@ -286,9 +286,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report(result)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{out.name}.tmp{os.getpid()}')
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, out)
+    write_json(out, result)
     print('\n' + json.dumps(result))
     print(f'\nwritten to {out}')
     return 0
