@@ -35,16 +35,31 @@ from rsseg.apis.runner import load_config
 from rsseg.formats.errors import GeoError
 from rsseg.formats.files import OutputLock, PathLike, atomic_output, file_sha256, remove_stale_temps, temp_path
 from rsseg.geo.blend import BLEND_MODES, BlendAccumulator, border_flags, window_weights
-from rsseg.geo.class_styles import (class_colormap, class_sidecars, discard_class_sidecars, read_category_names,
-                                    write_class_sidecars)
+from rsseg.geo.class_styles import (
+    class_colormap,
+    class_sidecars,
+    discard_class_sidecars,
+    read_category_names,
+    write_class_sidecars,
+)
 from rsseg.geo.cog import CogWriter, is_complete, read_tags
 from rsseg.geo.normalization import NormStats, default_stats
-from rsseg.geo.working_grid import (SceneHeader, gdal_cache, grid_factor, grid_transform, inspect_scene,
-                                    open_window_reader, read_decimated, warp_to_scene, working_shape)
 from rsseg.geo.scenes import SCENE_SUFFIXES, check_unique_names, expand_inputs
 from rsseg.geo.tiling import spread_starts
+from rsseg.geo.working_grid import (
+    SceneHeader,
+    gdal_cache,
+    grid_factor,
+    grid_transform,
+    inspect_scene,
+    open_window_reader,
+    read_decimated,
+    warp_to_scene,
+    working_shape,
+)
 from rsseg.utils.checkpoint import check_state_dict
 from rsseg.version import __version__
+
 from .infer_settings import resolve_settings
 
 LOGGER_NAME = 'rsseg'

@@ -98,8 +98,8 @@ def train(out: Path, manifests: Dict[str, Path], method: str, iters: int, save_e
     The full training log (environment, config, every logged step) goes to ``train/<method>/train.log``; the terminal
     gets the progress lines only.
     """
-    from rsseg.utils.experiment import retarget
     from rsseg.apis.runner import load_config
+    from rsseg.utils.experiment import retarget
     work = out / 'train' / method
     final = work / f'iter_{iters}.pth'
     if final.is_file():
@@ -150,6 +150,7 @@ def scores(maps: List[Path], labels: Path, classes: List[str]) -> Dict[str, Opti
     import numpy as np
     import torch
     from mmseg.evaluation import IoUMetric
+
     from rsseg.geo.io import read_raster
     areas = []
     for path in maps:
@@ -169,8 +170,9 @@ def scores(maps: List[Path], labels: Path, classes: List[str]) -> Dict[str, Opti
 def evaluate(out: Path, maps: Dict[str, List[Path]], labels: Path) -> Dict[str, Dict[str, Optional[float]]]:
     """Print both models' per-class IoU on the held-back images side by side; writes ``target_iou.json``."""
     from prettytable import PrettyTable
-    from rsseg.formats.palette import Palette
+
     from rsseg.formats.files import write_json
+    from rsseg.formats.palette import Palette
     classes = Palette.from_file(DEMO / 'palette.json').classes
     results = {method: scores(paths, labels, classes) for method, paths in maps.items()}
     table = PrettyTable(['IoU (%)', *(NAMES[m] for m in results)])

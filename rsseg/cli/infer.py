@@ -142,8 +142,8 @@ def _summary(results: list, world: int) -> Tuple[int, int, int]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     from rsseg.apis import ScenePredictor, collect_scenes
-    from rsseg.apis.scene_predictor import ensure_writable
     from rsseg.apis.runner import load_config
+    from rsseg.apis.scene_predictor import ensure_writable
     scenes = collect_scenes(args.scenes)
     ensure_writable(args.out)
     cfg = load_config(args.config, args.cfg_options)

@@ -85,7 +85,7 @@ def load_scalars(path: Path) -> Tuple[Series, Series]:
 
 def group_keys(keys: Sequence[str]) -> "OrderedDict[str, List[str]]":
     """Assign every training key to the first panel whose rule matches; the rest go to 'other'."""
-    groups: "OrderedDict[str, List[str]]" = OrderedDict((name, []) for name, _ in PANELS)
+    groups: OrderedDict[str, List[str]] = OrderedDict((name, []) for name, _ in PANELS)
     groups['other'] = []
     for key in keys:
         name = next((n for n, rule in PANELS if rule(key)), 'other')

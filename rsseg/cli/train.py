@@ -11,8 +11,15 @@ import argparse
 from typing import Optional, Sequence
 
 import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
-from rsseg.apis.runner import (add_run_arguments, apply_run_arguments, build_runner, check_start_checkpoint,
-                               load_config, setup_cpu_distributed, start_checkpoint)
+from rsseg.apis.runner import (
+    add_run_arguments,
+    apply_run_arguments,
+    build_runner,
+    check_start_checkpoint,
+    load_config,
+    setup_cpu_distributed,
+    start_checkpoint,
+)
 from rsseg.utils.cli import run_cli
 from rsseg.utils.config_checks import check_before_training
 from rsseg.utils.pretrained import check_start_fits, drop_pretrained

@@ -112,7 +112,7 @@ class LabelCoding:
     def _key_text(self, key: float) -> str:
         if self.mode == 'color':
             k = int(key)
-            return '#{:02X}{:02X}{:02X}'.format((k >> 16) & 255, (k >> 8) & 255, k & 255)
+            return f'#{(k >> 16) & 255:02X}{(k >> 8) & 255:02X}{k & 255:02X}'
         return f'{int(key)}' if float(key).is_integer() else f'{key:g}'
 
 

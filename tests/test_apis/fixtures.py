@@ -46,6 +46,7 @@ def write_tiny_model(folder: Path, name: str = 'tiny', num_classes: int = 4, in_
     """Config file + runner-format checkpoint (random weights) of the tiny model; returns ``(config, checkpoint)``."""
     from mmengine.runner.checkpoint import save_checkpoint
     from mmseg.apis import init_model
+
     import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
     folder.mkdir(parents=True, exist_ok=True)
     model = model or tiny_model_cfg(num_classes, in_channels, base_channels)

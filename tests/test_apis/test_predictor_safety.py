@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from rsseg.apis import ScenePredictor
+from rsseg.cli.infer import main
 from rsseg.formats.files import FolderBusyError
 from rsseg.geo.cog import is_complete
-from rsseg.cli.infer import main
 
 from ..conftest import fill_disk
 from .fixtures import write_scene, write_tiny_model

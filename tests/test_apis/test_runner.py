@@ -41,6 +41,7 @@ def test_loading_an_mmseg_based_config_prints_no_pkg_resources_warning() -> None
     """mmengine resolves 'mmseg::' bases through pkg_resources, which warns on every (re-)import."""
     import subprocess
     import sys
+
     from tests.conftest import REPO
     config = sorted((REPO / 'configs' / 'stdaseg').glob('*tiny*.py'))[0]
     code = f'from rsseg.apis.runner import load_config; load_config({str(config)!r}); print("loaded")'

@@ -11,9 +11,9 @@ from rsseg.apis import ScenePredictor, collect_scenes
 from rsseg.apis.infer_settings import resolve_settings
 from rsseg.formats.errors import GeoError, RasterReadError
 from rsseg.formats.manifest import Manifest
-from rsseg.geo.tiling import spread_starts
 from rsseg.geo.cog import is_complete, validate_cog
 from rsseg.geo.normalization import NormStats
+from rsseg.geo.tiling import spread_starts
 from rsseg.geo.working_grid import SceneHeader, grid_factor
 
 from .fixtures import smooth_image, write_scene, write_tiny_model
@@ -335,6 +335,7 @@ def test_real_architecture_with_output_stride_and_small_scenes(tmp_path: Path) -
 def test_class_map_names_its_classes_for_gis_clients_and_resume_restores_them(predictor, tmp_path: Path,
                                                                             monkeypatch) -> None:
     from rsseg.geo.class_styles import read_category_names, write_class_sidecars
+
     from ..test_geo.test_class_styles import gdal_category_names
     scene, out_dir = write_scene(tmp_path / 'a.tif', width=60, height=50), tmp_path / 'out'
     out, classes = predictor.outputs(scene, out_dir), predictor.settings.classes

@@ -100,9 +100,9 @@ def test_full_config_reads_its_dataset(config, paper_data, monkeypatch):
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
 
+    from rsseg.apis.runner import load_config
     from rsseg.utils.config_checks import check_before_training
     from rsseg.utils.pretrained import drop_pretrained
-    from rsseg.apis.runner import load_config
     monkeypatch.chdir(paper_data)
     cfg = load_config(str(config))
     drop_pretrained(cfg.model)

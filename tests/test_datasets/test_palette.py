@@ -37,6 +37,7 @@ def test_right_palette_converts_rgb_and_p_masks(tile: str, tmp_path: Path) -> No
 def test_label_raster_of_a_jpeg_written_without_rasterio_warnings(tmp_path: Path) -> None:
     """A JPEG has no georeferencing: its label raster has none either, on purpose, so nothing warns about it."""
     import warnings
+
     from rasterio.errors import NotGeoreferencedWarning
     img = DEMO / 'tile_1' / 'images' / 'image_part_001.jpg'
     with warnings.catch_warnings():

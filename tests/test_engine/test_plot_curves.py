@@ -7,7 +7,6 @@ import pytest
 from rsseg.cli.plot_curves import find_scalars, group_keys, load_scalars, main
 
 
-
 def _write_run(root: Path, stamp: str = '20260101_000000', iters: int = 20) -> Path:
     vis = root / stamp / 'vis_data'
     vis.mkdir(parents=True)

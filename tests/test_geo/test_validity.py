@@ -14,9 +14,9 @@ import rasterio
 from rasterio.transform import from_origin
 
 from rsseg.formats.manifest import Manifest
-from rsseg.geo.working_grid import open_window_reader, read_decimated
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileConfig, tile_scenes
+from rsseg.geo.working_grid import open_window_reader, read_decimated
 
 H, W = 12, 16
 PROFILE = dict(width=W, height=H, crs='EPSG:32632', transform=from_origin(500000, 5000000, 0.5, 0.5))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from rsseg.geo.cog import is_complete, validate_cog
 from rsseg.cli.infer import main
+from rsseg.geo.cog import is_complete, validate_cog
 
 from ..conftest import REPO, run_tool
 from ..test_apis.fixtures import write_scene, write_tiny_model
@@ -124,6 +124,7 @@ def test_two_ranks_shard_the_scenes_and_write_each_exactly_once(model, tmp_path:
 
 def test_a_failed_scene_is_named_once(model, tmp_path: Path) -> None:
     import logging
+
     from rsseg.apis.scene_predictor import get_logger
     nocrs = write_scene(tmp_path / 'plain.tif', crs=None, width=40, height=40)
     lines: list = []

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 from mmengine.logging import MessageHub
+from mmengine.runner import CheckpointLoader
 
 import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
-from mmengine.runner import CheckpointLoader
 from rsseg.utils.checkpoint import CheckpointRefusedError, check_checkpoint_matches, safe_torch_load
 
 

@@ -1,5 +1,5 @@
 """Prediction overlays for rasters of any band count and bit depth."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 from mmseg.engine.hooks import SegVisualizationHook

@@ -1,9 +1,9 @@
 """Shared helpers of the dataset converters: finding files in folders and zip archives, mmseg-converted layouts."""
+import random
 import re
 import warnings
 import zipfile
 from pathlib import Path
-import random
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from rsseg.formats.label_coding import LabelCoding

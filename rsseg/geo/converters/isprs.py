@@ -21,7 +21,6 @@ from rsseg.formats.label_coding import LabelCoding
 
 from ..scenes import Scene
 from ..tiler import TileReport
-
 from .common import find_files, mmseg_layout_scenes, protocol_splits, run_conversion
 
 ISPRS_CLASSES = ('impervious_surface', 'building', 'low_vegetation', 'tree', 'car', 'clutter')

@@ -13,7 +13,6 @@ from rsseg.formats.label_coding import LabelCoding
 
 from ..scenes import Scene
 from ..tiler import TileReport
-
 from .common import find_files, mmseg_layout_scenes, protocol_splits, run_conversion
 
 LOVEDA_CLASSES = ('background', 'building', 'road', 'water', 'barren', 'forest', 'agriculture')

@@ -27,8 +27,15 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-from ..utils import (build_strong_aug, classmix, confident_ratio, ground_truth_agreement, strong_augment,
-                     unpadded_mask, unwrap)
+from ..utils import (
+    build_strong_aug,
+    classmix,
+    confident_ratio,
+    ground_truth_agreement,
+    strong_augment,
+    unpadded_mask,
+    unwrap,
+)
 from .ema_teacher_mixin import EMATeacherMixin
 from .uda_encoder_decoder import UDAEncoderDecoder
 

@@ -31,8 +31,16 @@ from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
 from ..data_preprocessor import build_paired_preprocessor
-from ..utils import (fuse_teacher_probs, ground_truth_agreement, make_pseudo_labels, prepare_accumulation,
-                     set_requires_grad, unpadded_mask, unwrap, update_params_jointly)
+from ..utils import (
+    fuse_teacher_probs,
+    ground_truth_agreement,
+    make_pseudo_labels,
+    prepare_accumulation,
+    set_requires_grad,
+    unpadded_mask,
+    unwrap,
+    update_params_jointly,
+)
 from . import stdaseg_checks
 from .ema_teacher_mixin import EMATeacherMixin
 from .stdaseg_checks import BRANCHES, Features

@@ -2,10 +2,15 @@
 ClassMix and DACS's strong augmentation."""
 from .ema import copy_weights_, ema_decay, ema_update_
 from .module_utils import disable_dropout, freeze, set_requires_grad, unwrap
-from .optim_utils import (accumulative_counts, check_accumulative_counts, prepare_accumulation,
-                          update_params_jointly)
-from .pseudo_label import (confident_ratio, fuse_teacher_probs, ground_truth_agreement, make_pseudo_labels,
-                           pseudo_label_weights, unpadded_mask)
+from .optim_utils import accumulative_counts, check_accumulative_counts, prepare_accumulation, update_params_jointly
+from .pseudo_label import (
+    confident_ratio,
+    fuse_teacher_probs,
+    ground_truth_agreement,
+    make_pseudo_labels,
+    pseudo_label_weights,
+    unpadded_mask,
+)
 
 __all__ = [
     'copy_weights_', 'ema_decay', 'ema_update_', 'disable_dropout', 'freeze', 'set_requires_grad',

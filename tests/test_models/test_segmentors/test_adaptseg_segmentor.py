@@ -9,9 +9,18 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from rsseg.models.segmentors import AdaptSegSegmentor
 from tests.test_models.stdaseg_utils import NUM_CLASSES, SIZE, changed, paired_batch, seg_sample, state
-from tests.test_models.uda_baseline_utils import (REPO, adaptseg_cfg, build, build_from_config, build_optim,
-                                                  check_like_for_like, check_train_records, full_configs,
-                                                  logged_scalars, train_tiny_config)
+from tests.test_models.uda_baseline_utils import (
+    REPO,
+    adaptseg_cfg,
+    build,
+    build_from_config,
+    build_optim,
+    check_like_for_like,
+    check_train_records,
+    full_configs,
+    logged_scalars,
+    train_tiny_config,
+)
 
 SEGMENTOR = ['backbone', 'decode_head']
 TINY = REPO / 'configs' / 'adaptseg' / 'adaptseg_deeplabv3plus-r18-tiny_1xb2-100i_dubai-demo-128x128.py'

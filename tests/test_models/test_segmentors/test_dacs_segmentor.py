@@ -14,9 +14,18 @@ import rsseg.models.segmentors.dacs_segmentor as dacs_module
 from rsseg.engine.hooks import EMATeacherHook
 from rsseg.models.segmentors import DACSSegmentor, confident_share_weights
 from tests.test_models.stdaseg_utils import NUM_CLASSES, SIZE, changed, paired_batch, seg_sample, state
-from tests.test_models.uda_baseline_utils import (REPO, build, build_from_config, build_optim, check_like_for_like,
-                                                  check_train_records, dacs_cfg, full_configs, logged_scalars,
-                                                  train_tiny_config)
+from tests.test_models.uda_baseline_utils import (
+    REPO,
+    build,
+    build_from_config,
+    build_optim,
+    check_like_for_like,
+    check_train_records,
+    dacs_cfg,
+    full_configs,
+    logged_scalars,
+    train_tiny_config,
+)
 
 STUDENT = ['backbone', 'decode_head']
 TEACHER = ['ema_backbone', 'ema_decode_head']

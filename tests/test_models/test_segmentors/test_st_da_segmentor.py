@@ -10,8 +10,17 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from rsseg.models.segmentors import STDASegmentor, spatial_softmax
-from tests.test_models.stdaseg_utils import (NUM_CLASSES, SIZE, build_model, build_optim, changed, paired_batch,
-                                             seg_sample, state, tiny_model_cfg)
+from tests.test_models.stdaseg_utils import (
+    NUM_CLASSES,
+    SIZE,
+    build_model,
+    build_optim,
+    changed,
+    paired_batch,
+    seg_sample,
+    state,
+    tiny_model_cfg,
+)
 
 STUDENTS = ['backbone_s', 'backbone_t', 'neck', 'decode_head_s', 'decode_head_t']
 DISCS = ['discriminator_s', 'discriminator_t']

@@ -44,7 +44,7 @@ def _find(obj, type_name):
     return []
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: Path) -> Config:
     """Parsed once per session (callers must not modify it)."""
     return Config.fromfile(str(path))

@@ -2,8 +2,13 @@
 import pytest
 import torch
 
-from rsseg.models.utils import (confident_ratio, fuse_teacher_probs, make_pseudo_labels, pseudo_label_weights,
-                                unpadded_mask)
+from rsseg.models.utils import (
+    confident_ratio,
+    fuse_teacher_probs,
+    make_pseudo_labels,
+    pseudo_label_weights,
+    unpadded_mask,
+)
 
 
 def _probs():
