@@ -51,8 +51,8 @@ def draw_predictions(report: dict, runs: Path, out: Path, limit: int = 4) -> Non
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from rsseg.formats.manifest import Manifest
     from rsseg.formats.files import atomic_output
+    from rsseg.formats.manifest import Manifest
     methods = [m for m in PICTURE_METHODS if (runs / m / 'seed0' / 'pred').is_dir()]
     chips = test_chips(Path(report['target_manifest']), limit)
     palette = Manifest.load(report['target_manifest']).palette

@@ -123,7 +123,8 @@ def _stage_landsat7(stage: Path) -> None:
     (training) and a northern (test) scene. The strata file's CRS is tagged differently on the same grid: the labels
     take the image's."""
     import rasterio
-    from rasterio.windows import Window, transform as window_transform
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
     folder = SHARED / 'georef' / 'nc-landsat'
     with rasterio.open(folder / 'landsat_multiband.tif') as src:
         image, crs, transform, nodata = src.read([3, 2, 1]), src.crs, src.transform, src.nodata

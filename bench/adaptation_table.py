@@ -35,7 +35,8 @@ from typing import Dict, List, Optional, Sequence
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / 'bench'))  # when imported by the tests
 
-from adaptation_settings import SHARED, SETTINGS, Setting, majority_class_miou  # noqa: E402
+from adaptation_settings import SETTINGS, SHARED, Setting, majority_class_miou  # noqa: E402
+
 from rsseg.utils.scalars import active_share, training_records  # noqa: E402
 
 METHODS = {
@@ -67,7 +68,8 @@ STAGES = [24, 40, 80, 112]
 # 300-iteration run tests with still carry its first iterations' (random-init) activations.
 BACKBONE_NORM = dict(type='BN', eps=1e-3, momentum=0.1)
 # The tiny configs' student learning rates (SGD 0.01, decoders 0.02) × 3: at ×1 the target oracle of 300 iterations
-# from random init barely learns (seed 0: 25.1 / 25.6 mIoU on dubai-tiles / s2-to-landsat7), at ×3 it does (44.8 / 37.8).
+# from random init barely learns (seed 0: 25.1 / 25.6 mIoU on dubai-tiles / s2-to-landsat7), at ×3 it does
+# (44.8 / 37.8).
 LR_SCALE = 3.0
 # Source images per iteration for every method (UDA: as many target images besides). The tiny UDA configs' 2 + 2
 # collapses every UDA method here (dubai-tiles seed 0: AdaptSegNet 6.1 mIoU at 2 + 2, 28.7 at 4 + 4, source-only
@@ -281,7 +283,8 @@ def markdown(report: dict, classes: List[str]) -> str:
              f"Predicting the majority class everywhere: **{report['majority_class_miou']:.1f} mIoU**. "
              f"Start: {report['init']}; {report['iterations']} iterations per method "
              f"(UDA: warm start at {report['warm_iterations']}).", '',
-             '| method | mIoU | gap closed | r > 0.05 (share of UDA iterations) | ' + ' | '.join(classes) + ' | s/run |',
+             '| method | mIoU | gap closed | r > 0.05 (share of UDA iterations) | '
+             + ' | '.join(classes) + ' | s/run |',
              '|' + '---|' * (len(classes) + 5)]
     for method, s in stats.items():
         gap = gap_closed(s['mean'], so, orc) if so is not None and orc is not None else None
@@ -302,7 +305,8 @@ def markdown(report: dict, classes: List[str]) -> str:
 
 def machine() -> str:
     """The machine, in words."""
-    return f'{platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}, Python {platform.python_version()}'
+    return (f'{platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}, '
+            f'Python {platform.python_version()}')
 
 
 def commit() -> str:
@@ -319,7 +323,8 @@ def write_report(setting: Setting, runs: List[dict], args: argparse.Namespace, m
     pretraining = backbone_start(args.init, setting, args) if args.init == 'densecl' else None
     report = dict(setting=setting.name, shift=setting.shift, target_manifest=str(setting.target),
                   pretraining=pretraining and dict(method='DenseCL', iterations=pretraining['iterations'],
-                                                   seconds=pretraining['seconds']), majority_class_miou=round(majority, 2),
+                                                   seconds=pretraining['seconds']),
+                  majority_class_miou=round(majority, 2),
                   command=command, machine=machine(), commit=commit(), init=args.init, iterations=args.iters,
                   warm_iterations=args.warm_iters, lr_scale=args.lr_scale, classes=setting.classes, runs=runs)
     tag = recipe(args)

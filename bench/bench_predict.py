@@ -73,6 +73,7 @@ def write_model(work: Path, name: str, scene: Path) -> Dict[str, str]:
     import torch
     from mmengine.runner.checkpoint import save_checkpoint
     from mmseg.apis import init_model
+
     import rsseg.plugin  # noqa: F401
     config = work / f'{name}.py'
     head = ["custom_imports = dict(imports=['rsseg.plugin'], allow_failed_imports=False)", "default_scope = 'mmseg'",
@@ -151,6 +152,7 @@ def worker_mmseg(args: argparse.Namespace) -> dict:
     import torch
     from mmengine.config import Config
     from mmseg.apis import inference_model, init_model
+
     import rsseg.plugin  # noqa: F401
     cfg = Config.fromfile(args.config)
     stride = max(1, round(args.window * (1 - args.overlap)))

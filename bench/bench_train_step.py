@@ -85,12 +85,12 @@ def without_universal_block(model_cfg) -> None:
 def build(config: str, crop: int, device: str, ablate_universal: bool = False):
     """Model and optimizer wrapper(s) from a config, preprocessing padded to ``crop``."""
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
     import rsseg.plugin  # noqa: F401
-    from mmengine.logging import MMLogger
     MMLogger.get_instance('bench_train_step', log_level='WARNING')  # no per-parameter init report
     init_default_scope('mmseg')
     cfg = Config.fromfile(config)
