@@ -29,8 +29,9 @@ def read_color_mask(path: PathLike, out_shape: Optional[Tuple[int, int]] = None)
         if src.count == 1:
             try:
                 cmap = src.colormap(1)
-            except ValueError:
-                raise GeoError(path, 'single-band mask without a colour table: expected an RGB or palette image')
+            except ValueError as err:
+                raise GeoError(path, 'single-band mask without a colour table: expected an RGB or palette '
+                                     'image') from err
             lut = np.zeros((256, 3), np.uint8)
             for index, rgba in cmap.items():
                 lut[index] = rgba[:3]

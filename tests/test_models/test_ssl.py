@@ -94,7 +94,8 @@ def test_the_start_loads_through_init_cfg_into_a_training_config(utm_raster, tmp
     manifests = [tile(utm_raster, tmp_path, 'four', 4, labels=True)]
     build_runner(ssl_config(manifests, 4, tmp_path / 'ssl', iters=2)).train()
     start = str(tmp_path / 'ssl' / 'backbone.pth')
-    cfg = Config.fromfile(str(REPO / 'configs/source_only/source-only_deeplabv3plus-r18-tiny_1xb4-100i_dubai-demo-128x128.py'))
+    cfg = Config.fromfile(
+        str(REPO / 'configs/source_only/source-only_deeplabv3plus-r18-tiny_1xb4-100i_dubai-demo-128x128.py'))
     cfg.model.backbone.update(in_channels=4, stem_channels=8, base_channels=8, init_cfg=dict(type='Pretrained',
                                                                                                checkpoint=start))
     cfg.model.data_preprocessor.update(mean=[0.5] * 4, std=[0.25] * 4)
@@ -131,7 +132,8 @@ def test_label_files_are_never_opened(utm_raster, tmp_path, monkeypatch):
 def test_bad_manifests_are_refused(utm_raster, tmp_path):
     init_default_scope('mmseg')
     four, three = tile(utm_raster, tmp_path, 'four', 4, False), tile(utm_raster, tmp_path, 'three', 3, False)
-    with pytest.raises(ValueError, match=r'different band counts \(.*four/manifest\.json: 4, .*three/manifest\.json: 3'):
+    bands = r'different band counts \(.*four/manifest\.json: 4, .*three/manifest\.json: 3'
+    with pytest.raises(ValueError, match=bands):
         DATASETS.build(dict(type='UnlabelledChipDataset', manifests=[str(four), str(three)]))
     with pytest.raises(ValueError, match=r"four/manifest\.json: no chips in split 'test'"):
         DATASETS.build(dict(type='UnlabelledChipDataset', manifests=[str(four)], split='test'))

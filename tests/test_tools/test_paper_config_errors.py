@@ -72,7 +72,8 @@ def test_amp_switches_every_optimizer_wrapper_to_the_asked_dtype():
 
 
 def test_resuming_needs_no_pretrained_start(data_root):
-    """Resuming replaces the initial weights: an unreachable start is not fetched (the checkpoint is checked instead)."""
+    """Resuming replaces the initial weights: an unreachable start is not fetched (the checkpoint is checked
+    instead)."""
     import torch
     work = data_root / 'work'
     work.mkdir(exist_ok=True)

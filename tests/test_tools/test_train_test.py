@@ -28,7 +28,8 @@ def _val_miou(work_dir: Path, step: int) -> float:
 def trained(tmp_path_factory) -> Path:
     """4 iterations, then --resume to 6 (one work dir)."""
     work = tmp_path_factory.mktemp('tiny')
-    first = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=4', *SHORT)
+    first = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=4',
+                     *SHORT)
     assert first.returncode == 0, first.stderr[-3000:]
     second = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', work, '--resume',
                       '--cfg-options', 'train_cfg.max_iters=6', *SHORT)

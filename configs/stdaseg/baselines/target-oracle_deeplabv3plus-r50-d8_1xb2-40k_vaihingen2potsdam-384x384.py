@@ -1,6 +1,6 @@
 # Target-oracle baseline for ST-DASegNet's DeepLabV3+ R50-d8 Vaihingen IRRG → Potsdam IRRG config:
-# one DeepLabV3+ R50-d8 trained on the labelled target train chips (an upper bound), evaluated on the same target val/test
-# splits with the same crops, schedule and optimizer.
+# one DeepLabV3+ R50-d8 trained on the labelled target train chips (an upper bound), evaluated on the same target
+# val/test splits with the same crops, schedule and optimizer.
 _base_ = [
     '../../_base_/models/stdaseg_baseline_deeplabv3plus-r50-d8.py',
     '../../_base_/datasets/uda_vaihingen2potsdam.py',

@@ -1,6 +1,6 @@
 # Target-oracle baseline for ST-DASegNet's SegFormer MiT-b5 LoveDA Urban → Rural config:
-# one SegFormer MiT-b5 trained on the labelled target train chips (an upper bound), evaluated on the same target val/test
-# splits with the same crops, schedule and optimizer.
+# one SegFormer MiT-b5 trained on the labelled target train chips (an upper bound), evaluated on the same target
+# val/test splits with the same crops, schedule and optimizer.
 _base_ = [
     '../../_base_/models/stdaseg_baseline_segformer-mit-b5.py',
     '../../_base_/datasets/uda_loveda-urban2rural.py',

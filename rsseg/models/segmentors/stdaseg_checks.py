@@ -121,7 +121,7 @@ def check_head_channels(head: nn.Module, ddm_channels: List[int], branch: str) -
     c1_ok = c1 is None or first_conv_in_channels(c1) == ddm_channels[0]
     if list(got) != expected or not c1_ok:
         raise ValueError(f'decode_head_{branch} in_channels={head.in_channels} (in_index={head.in_index}'
-                         f'{", c1_in_channels=%d" % first_conv_in_channels(c1) if c1 is not None else ""}) do '
+                         f'{f", c1_in_channels={first_conv_in_channels(c1)}" if c1 is not None else ""}) do '
                          f'not match the DDM output channels {ddm_channels} (C + d on universal stages)')
 
 

@@ -60,7 +60,7 @@ def test_predict_on(model):
     assert model.predict_on == 'teacher'
     model.test_cfg = dict(predict_on='nobody')
     with pytest.raises(ValueError, match="predict_on must be 'student' or 'teacher', got 'nobody'"):
-        model.predict_on
+        model.predict_on  # noqa: B018 (reading the property is the test: it raises)
 
 
 def test_pseudo_loss_takes_head_class_weight(model):
