@@ -122,7 +122,7 @@ def train(out: Path, manifests: Dict[str, Path], method: str, iters: int, save_e
     print(f'training {source.name} for {iters} iterations (full log: {work / "train.log"})', flush=True)
     with open(work / 'train.log', 'a') as log:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in proc.stdout:
+        for line in proc.stdout:  # type: ignore[union-attr]  # never None with stdout=PIPE; typeshed cannot tell
             log.write(line)
             if PROGRESS.search(line):
                 print('  ' + line.split(' - mmengine - INFO - ')[-1].rstrip(), flush=True)

@@ -124,8 +124,10 @@ def atomic_output(path: PathLike, kind: str = 'tmp', raster: bool = False) -> It
             verify_raster(tmp)
         os.replace(tmp, path)
     except (OSError, rasterio.errors.RasterioError, rasterio._err.CPLE_BaseError) as exc:
-        error = WriteError(path, exc.strerror, exc.errno) if isinstance(exc, WriteError) else write_error(
-            path, exc, tmp)
+        if isinstance(exc, WriteError):
+            error = WriteError(path, exc.strerror or '', exc.errno or errno.EIO)
+        else:
+            error = write_error(path, exc, tmp)
         discard(tmp)
         raise error from None
     except BaseException:

@@ -4,7 +4,7 @@ Unknown values / colours are collected over the whole scene and reported with th
 every problem of a label file at once.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class LabelCoding:
         keys = np.array([p[0] for p in pairs], np.float64)
         return keys, np.array([p[1] for p in pairs], np.uint8)
 
-    def keys_of(self, raw: np.ndarray, colormap: Optional[Dict[int, Sequence[int]]] = None) -> np.ndarray:
+    def keys_of(self, raw: np.ndarray, colormap: Optional[Mapping[int, Sequence[int]]] = None) -> np.ndarray:
         """(H, W) float64 keys of raw label pixels ((C, H, W): 1 band, or 3+ bands RGB for colour labels)."""
         if self.mode == 'color':
             if raw.shape[0] >= 3:

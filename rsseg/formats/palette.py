@@ -14,7 +14,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Sequence, Tuple, Union
+from typing import Any, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -40,7 +40,7 @@ def parse_color(value: Union[str, Sequence[int]], where: str) -> Color:
         rgb = ()
     if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
         raise PaletteError(f'{where}: {value!r} is not a colour (use #RRGGBB or r,g,b)')
-    return rgb  # type: ignore[return-value]
+    return rgb
 
 
 def _channel(value: object) -> int:
@@ -146,7 +146,7 @@ def _read_text(path: Path) -> str:
         raise PaletteError(f'{path}: not UTF-8 text (byte {exc.start}); save the palette as UTF-8') from None
 
 
-def _read_json(path: Path, text: str) -> List[Tuple[str, object]]:
+def _read_json(path: Path, text: str) -> List[Tuple[str, Any]]:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -165,7 +165,7 @@ def _read_json(path: Path, text: str) -> List[Tuple[str, object]]:
     raise PaletteError(f'{path}: expected a "classes" mapping or list')
 
 
-def _read_csv(path: Path, text: str) -> List[Tuple[str, object]]:
+def _read_csv(path: Path, text: str) -> List[Tuple[str, Any]]:
     rows = [r for r in csv.reader(io.StringIO(text, newline='')) if r and not r[0].startswith('#')]
     if rows and rows[0][0].strip().lower() in ('name', 'class'):
         rows = rows[1:]

@@ -1,6 +1,6 @@
 """Writing chip GeoTIFFs: CRS, window transform and nodata kept; written, verified, then renamed."""
 import warnings
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import rasterio
@@ -36,7 +36,7 @@ def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[
 
 
 def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affine,
-               mask: Optional[np.ndarray] = None, colormap: Optional[Dict[int, Tuple[int, ...]]] = None,
+               mask: Optional[np.ndarray] = None, colormap: Optional[Mapping[int, Sequence[int]]] = None,
                tags: Optional[Dict[str, str]] = None, band_tags: Optional[Dict[str, str]] = None) -> None:
     """Write a (C, H, W) chip atomically (:func:`~rsseg.formats.files.atomic_output`: verified, then renamed).
 
@@ -64,7 +64,7 @@ def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affin
 
 
 def _write_chip_file(tmp: PathLike, data: np.ndarray, prof: dict, mask: Optional[np.ndarray],
-                     colormap: Optional[Dict[int, Tuple[int, ...]]], tags: Optional[Dict[str, str]],
+                     colormap: Optional[Mapping[int, Sequence[int]]], tags: Optional[Dict[str, str]],
                      band_tags: Optional[Dict[str, str]]) -> None:
     """Write the chip's pixels, mask, colour table and tags into ``tmp``."""
     with rasterio.open(tmp, 'w', **prof) as dst:

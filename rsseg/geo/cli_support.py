@@ -42,8 +42,7 @@ def coding_from_args(classes: Optional[str], palette: Optional[str], label_forma
     elif classes and Path(classes).is_file():
         pal = load_palette(classes)
     if pal is not None:
-        names, colors, ignore = list(pal.classes), [tuple(c) for c in pal.colors], [tuple(c) for c in
-                                                                                     pal.ignore_colors]
+        names, colors, ignore = list(pal.classes), list(pal.colors), list(pal.ignore_colors)
         if classes and not Path(classes).is_file():
             given = [c.strip() for c in classes.split(',') if c.strip()]
             if given != names:

@@ -10,7 +10,7 @@ file carries :data:`COMPLETE_TAG`, which resuming callers check with :func:`is_c
 import json
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import rasterio
@@ -102,8 +102,8 @@ class CogWriter:
         self.overview_resampling = Resampling[overview_resampling]
         self._tmp = temp_path(self.path, 'part')
         self._overviews = overviews
-        self._extras = dict(colormap=colormap, class_names=list(class_names or []), tags=dict(tags or {}),
-                            scale=scale, description=description)
+        self._extras: Dict[str, Any] = dict(colormap=colormap, class_names=list(class_names or []),
+                                            tags=dict(tags or {}), scale=scale, description=description)
         fill = 0 if nodata is None or np.isnan(nodata) else nodata
         self._buf = np.full((self.count, self.blocksize, self.width), fill, dtype)
         self._next_row = self._flushed = self._filled = 0

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 from rsseg.formats.files import PathLike
 
@@ -70,8 +70,13 @@ def expand_inputs(items: Iterable[PathLike], what: str = 'input',
             out.extend(matches)
         else:
             raise FileNotFoundError(f'{what} {item} does not exist')
-    seen: set = set()
-    return [p for p in out if not (_identity(p) in seen or seen.add(_identity(p)))]
+    seen: Set[str] = set()
+    unique = []
+    for p in out:
+        if _identity(p) not in seen:
+            seen.add(_identity(p))
+            unique.append(p)
+    return unique
 
 
 def _identity(path: str) -> str:

@@ -456,11 +456,9 @@ def _inspect(scene: Scene, config: TileConfig, key: str, need_stats: bool, stats
 def _inspect_label(scene: Scene, config: TileConfig, img: rasterio.io.DatasetReader, info: ScenePlan,
                    check_values: bool) -> None:
     """Check the label's grid, band layout and (unless resuming) every value; fill the label fields of ``info``."""
-    coding = config.coding
-    if coding is None:
-        raise GeoError(scene.label, 'labels need class names: pass --classes or --palette')
-    with open_raster(scene.label) as lbl:
-        src_crs, src_transform = check_label_grid(img, scene.image, lbl, scene.label, config.trust_label_grid)
+    label, coding = _label_and_coding(scene, config)
+    with open_raster(label) as lbl:
+        src_crs, src_transform = check_label_grid(img, scene.image, lbl, label, config.trust_label_grid)
         info.label_crs = src_crs.to_wkt() if src_crs is not None else None
         info.label_transform = tuple(src_transform)[:6] if src_transform is not None else None
         if coding.mode == 'color':
@@ -470,18 +468,27 @@ def _inspect_label(scene: Scene, config: TileConfig, img: rasterio.io.DatasetRea
                 try:
                     info.label_colormap = {int(k): tuple(v) for k, v in lbl.colormap(1).items()}
                 except ValueError:
-                    raise GeoError(scene.label, f'colour-coded label has {lbl.count} band(s) and no colour table '
-                                                '(expected RGB)') from None
+                    raise GeoError(label, f'colour-coded label has {lbl.count} band(s) and no colour table '
+                                          '(expected RGB)') from None
                 info.label_bands = [1]
         else:
             if lbl.count != 1:
-                raise GeoError(scene.label, f'class label raster has {lbl.count} bands, expected 1 (for RGB '
-                                            'colour-coded labels pass --palette)')
+                raise GeoError(label, f'class label raster has {lbl.count} bands, expected 1 (for RGB '
+                                      'colour-coded labels pass --palette)')
             info.label_bands = [1]
         info.label_nodata = _json_float(coding.nodata if coding.nodata is not None else (
             lbl.nodata if coding.mode == 'index' else None))
         if check_values:
-            _scan_label(scene.label, lbl, coding, info)
+            _scan_label(label, lbl, coding, info)
+
+
+def _label_and_coding(scene: Scene, config: TileConfig) -> Tuple[str, LabelCoding]:
+    """A labelled scene's label file and the coding that reads it; labels without class names are refused."""
+    if scene.label is None:
+        raise ValueError(f'scene {scene.name} has no label')
+    if config.coding is None:
+        raise GeoError(scene.label, 'labels need class names: pass --classes or --palette')
+    return scene.label, config.coding
 
 
 def _scan_label(path: str, lbl: rasterio.io.DatasetReader, coding: LabelCoding, info: ScenePlan) -> None:
@@ -738,7 +745,7 @@ def _tile(job: _Job, written: List[str]) -> dict:
         record = dict(img=f'img_dir/{stem}.tif', scene=scene.name, window=[col, row, w, h],
                       bounds=[float(v) for v in window_bounds(window, grid.affine)] if grid.crs else None,
                       valid_fraction=round(fraction, 6))
-        if labels is not None:
+        if labels is not None and coding is not None:  # labels are read with a coding (_read_labels)
             chip_lbl = labels[sl]
             ann_path = out / 'ann_dir' / f'{stem}.tif'
             write_chip(ann_path, np.ascontiguousarray(chip_lbl)[None], lbl_profile, transform, colormap=cmap)
@@ -751,16 +758,16 @@ def _tile(job: _Job, written: List[str]) -> dict:
 
 def _read_labels(job: _Job, union: Window, valid: np.ndarray) -> np.ndarray:
     """Label extent on the common grid as uint8 class indices; nodata / invalid image pixels → ignore index."""
-    scene, info, config = job.scene, job.info, job.config
-    coding = config.coding
+    info, config = job.info, job.config
+    label, coding = _label_and_coding(job.scene, config)
     kind = 'color_label' if coding.mode == 'color' else 'label'
-    with open_raster(scene.label) as lbl:
+    with open_raster(label) as lbl:
         src_crs = rasterio.crs.CRS.from_wkt(info.label_crs) if info.label_crs else None
         src_transform = Affine(*info.label_transform) if info.label_transform else None
         nodata_override = _label_nodata_override(coding, info)
         lds = open_on_grid(lbl, info.grid, pick_resampling(config.label_resampling, kind, lbl, info.grid),
                            nodata_override, src_crs, src_transform)
-        raw, lvalid = read_window(lds, scene.label, info.label_bands, union, nodata_override)
+        raw, lvalid = read_window(lds, label, info.label_bands, union, nodata_override)
         if lds is not lbl:
             lds.close()
     keys = coding.keys_of(raw, info.label_colormap)
@@ -913,9 +920,9 @@ def _build_manifest(scenes: Sequence[Scene], done: Dict[str, dict], infos: Dict[
     classes = list(coding.classes) if coding else []
     palette = [list(c) for c in (coding.colors or default_colors(len(classes)))] if coding else []
     bands = done[usable[0]]['bands'] if usable else (config.bands or [])
-    meta = dict(tiler=dict(_public_settings(config)), scenes=scene_meta,
-                splits=dict(fractions=list(config.splits), seed=config.split_seed,
-                            fixed=bool(config.split_map)))
+    meta: Dict[str, Any] = dict(tiler=dict(_public_settings(config)), scenes=scene_meta,
+                                splits=dict(fractions=list(config.splits), seed=config.split_seed,
+                                            fixed=bool(config.split_map)))
     if config.band_names:
         meta['band_names'] = list(config.band_names)
     if report.failed:

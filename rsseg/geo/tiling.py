@@ -15,7 +15,7 @@ A raster smaller than the window along an axis gives a single window of the rast
 window is clipped, never padded); callers that need a fixed chip size pad themselves.
 """
 import math
-from typing import List, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union, cast
 
 from rasterio.windows import Window
 
@@ -24,15 +24,17 @@ Size2 = Union[int, Sequence[int]]
 
 def size_pair(value: Size2, name: str) -> Tuple[int, int]:
     """An int or an ``(h, w)`` pair as ``(h, w)``, checked positive (chip, stride and window sizes)."""
+    pair: Tuple[int, ...]
     if isinstance(value, (int,)) and not isinstance(value, bool):
         pair = (int(value), int(value))
     else:
-        pair = tuple(int(v) for v in value)
+        # a bool is an int to mypy but lands here (and fails to iterate, as it should)
+        pair = tuple(int(v) for v in cast(Sequence[int], value))
         if len(pair) != 2:
             raise ValueError(f'{name} must be an int or an (h, w) pair, got {value!r}')
     if min(pair) <= 0:
         raise ValueError(f'{name} must be positive, got {value!r}')
-    return pair  # type: ignore[return-value]
+    return pair[0], pair[1]
 
 
 def window_count(size: int, window: int, stride: int) -> int:

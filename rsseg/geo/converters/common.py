@@ -93,8 +93,9 @@ def mmseg_layout_scenes(root: str, split_folders: Sequence[str] = SPLIT_NAMES,
     if not img_root.is_dir():
         raise FileNotFoundError(f'{root}: no img_dir/ folder (expected an mmseg-converted dataset)')
     scenes, splits = [], {}
-    folders = [(img_root / s, ann_root / s, s) for s in split_folders if (img_root / s).is_dir()] or [
-        (img_root, ann_root, None)]
+    folders: List[Tuple[Path, Path, Optional[str]]] = [
+        (img_root / s, ann_root / s, s) for s in split_folders if (img_root / s).is_dir()]
+    folders = folders or [(img_root, ann_root, None)]
     for img_dir, ann_dir, split in folders:
         for img in sorted(p for p in img_dir.iterdir() if p.suffix.lower() in ('.png', '.tif', '.jpg')):
             ann = ann_dir / f'{img.stem}{ann_suffix}.png'
@@ -119,7 +120,7 @@ def run_conversion(scenes: Sequence[Scene], out: str, coding: LabelCoding, split
     if unlabelled:
         warnings.warn(f'{domain or "dataset"}: {len(unlabelled)} scene(s) outside the test split have no label '
                       f'file and are tiled unlabelled: {unlabelled[:5]}', UserWarning, stacklevel=3)
-    config = TileConfig(chip=chip, stride=stride, gsd=gsd, bands=bands, band_names=band_names, coding=coding,
-                        split_map=split_map, domain=domain, min_valid=min_valid, splits=splits, compress=compress,
-                        alpha_is_data=alpha_is_data)
+    config = TileConfig(chip=(chip, chip), stride=(stride, stride), gsd=gsd, bands=bands, band_names=band_names,
+                        coding=coding, split_map=split_map, domain=domain, min_valid=min_valid, splits=splits,
+                        compress=compress, alpha_is_data=alpha_is_data)
     return tile_scenes(scenes, out, config, workers=workers, keep_going=keep_going, progress=progress)

@@ -58,13 +58,13 @@ def isprs_coding(clutter: str = 'class', from_mmseg: bool = False) -> LabelCodin
     if clutter not in ('class', 'ignore'):
         raise ValueError(f"clutter must be 'class' or 'ignore', got {clutter!r}")
     keep = 6 if clutter == 'class' else 5
-    classes, colors = list(ISPRS_CLASSES[:keep]), [tuple(c) for c in ISPRS_COLORS[:keep]]
+    classes, colors = list(ISPRS_CLASSES[:keep]), list(ISPRS_COLORS[:keep])
     if from_mmseg:
         value_map = {0.0: 255, **{float(i + 1): i for i in range(keep)}}
         if keep == 5:
             value_map[6.0] = 255
         return LabelCoding(classes=classes, colors=colors, value_map=value_map, mode='index')
-    ignore = [BOUNDARY_COLOR] + ([tuple(ISPRS_COLORS[5])] if keep == 5 else [])
+    ignore = [BOUNDARY_COLOR] + ([ISPRS_COLORS[5]] if keep == 5 else [])
     return LabelCoding(classes=classes, colors=colors, ignore_colors=ignore, mode='color')
 
 
@@ -157,8 +157,8 @@ def convert_potsdam(root: str, out: str, variant: str = 'irrg', labels: str = 'n
         **kwargs: :func:`run_conversion` options (``gsd``, ``workers``, ``keep_going``, ``progress``...).
     """
     if _is_mmseg_layout(root):
-        scenes, split_map = mmseg_layout_scenes(root)
-        split_map = _final_splits(scenes, split_map, protocol, test_share, split_seed) if split_map else None
+        scenes, found = mmseg_layout_scenes(root)
+        split_map = _final_splits(scenes, found, protocol, test_share, split_seed) if found else None
         return run_conversion(scenes, out, isprs_coding(clutter, from_mmseg=True), split_map, chip, stride,
                               domain=kwargs.pop('domain', 'potsdam'), **kwargs)
     scenes, split_map, bands, names = potsdam_scenes(root, variant, labels)
@@ -178,8 +178,8 @@ def convert_vaihingen(root: str, out: str, labels: str = 'noboundary', clutter: 
     Args: as :func:`convert_potsdam` (no variant: Vaihingen is IRRG only).
     """
     if _is_mmseg_layout(root):
-        scenes, split_map = mmseg_layout_scenes(root)
-        split_map = _final_splits(scenes, split_map, protocol, test_share, split_seed) if split_map else None
+        scenes, found = mmseg_layout_scenes(root)
+        split_map = _final_splits(scenes, found, protocol, test_share, split_seed) if found else None
         coding = isprs_coding(clutter, from_mmseg=True)
         return run_conversion(scenes, out, coding, split_map, chip, stride,
                               domain=kwargs.pop('domain', 'vaihingen'), **kwargs)

@@ -23,7 +23,7 @@ LOVEDA_SPLITS = {'Train': 'train', 'Val': 'val', 'Test': 'test'}
 
 def loveda_coding() -> LabelCoding:
     """LoveDA masks: 0 no-data → ignore, 1..7 → classes 0..6."""
-    return LabelCoding(classes=list(LOVEDA_CLASSES), colors=[tuple(c) for c in LOVEDA_COLORS],
+    return LabelCoding(classes=list(LOVEDA_CLASSES), colors=list(LOVEDA_COLORS),
                        value_map={0.0: 255, **{float(i + 1): i for i in range(7)}}, mode='index')
 
 
