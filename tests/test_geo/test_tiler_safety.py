@@ -61,8 +61,8 @@ def _children(pid: int) -> list:
 def test_workers_die_with_a_killed_tiler(tmp_path: Path) -> None:
     code = textwrap.dedent('''
         import time
-        from rsseg.geo.tiler import _executor
-        pool = _executor(2)
+        from rsseg.geo.tiler.pool import executor
+        pool = executor(2)
         list(pool.map(time.sleep, [0.01, 0.01]))
         print('ready', flush=True)
         time.sleep(60)
