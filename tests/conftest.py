@@ -51,8 +51,7 @@ def run_main(capsys):
 @pytest.fixture
 def utm_raster(tmp_path: Path):
     """Factory writing a small multi-band GeoTIFF in UTM 32N with a nodata value and a nodata corner."""
-    import rasterio
-    from rasterio.transform import from_origin
+    from tests.fixtures import write_raster
 
     def make(name: str = 'scene.tif', count: int = 3, dtype: str = 'uint16', width: int = 96, height: int = 80,
              nodata=0, seed: int = 0) -> Path:
@@ -61,11 +60,7 @@ def utm_raster(tmp_path: Path):
         data = rng.integers(1, hi, size=(count, height, width)).astype(dtype)
         if nodata is not None:
             data[:, :10, :12] = nodata
-        path = tmp_path / name
-        with rasterio.open(path, 'w', driver='GTiff', width=width, height=height, count=count, dtype=dtype,
-                           crs='EPSG:32632', transform=from_origin(500000, 5000000, 0.5, 0.5), nodata=nodata) as dst:
-            dst.write(data)
-        return path
+        return write_raster(tmp_path / name, data, nodata=nodata)
     return make
 
 

@@ -431,33 +431,6 @@ class ScenePredictor:
         self._log_scene(result, info, factor)
         return result
 
-    def predict_array(self, image: np.ndarray, valid: Optional[np.ndarray] = None,
-                      stats: Optional[NormStats] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """Predict an in-memory (C, H, W) image in the scene's raw dtype with the same windows and blending.
-
-        Args:
-            image: Raw image, bands already in the model's order.
-            valid: (H, W) validity; all valid when None.
-            stats: Normalisation; the recorded statistics (or 8-bit scaling) when None.
-
-        Returns:
-            ``(classes (H, W) uint8 with nodata where invalid, confidence (H, W) float32)``.
-        """
-        _, height, width = image.shape
-        valid = np.ones((height, width), bool) if valid is None else valid
-        stats = stats or self.settings.norm_stats or default_stats(image.dtype, image.shape[0])
-        classes = np.full((height, width), self.settings.ignore_index, np.uint8)
-        conf = np.zeros((height, width), np.float32)
-
-        def read(row: int, col: int, h: int, w: int) -> Tuple[np.ndarray, np.ndarray]:
-            return image[:, row:row + h, col:col + w], valid[row:row + h, col:col + w]
-
-        def sink(row: int, cls: np.ndarray, cf: np.ndarray) -> None:
-            classes[row:row + cls.shape[0]], conf[row:row + cls.shape[0]] = cls, cf
-
-        self._run(lambda: nullcontext(read), height, width, stats, sink)
-        return classes, conf
-
     # ------------------------------------------------------------------------------------------- scene checks
     def scene_bands(self, info: SceneHeader) -> List[int]:
         """Scene bands to read; refuses a scene whose band count does not fit the model."""

@@ -213,16 +213,3 @@ class CogWriter:
             self.abort()
         elif not self._dst.closed:
             self.close()
-
-
-def write_cog(path: PathLike, data: np.ndarray, *, crs: object = None, transform: object = None,
-              nodata: Optional[float] = 255, **kwargs: object) -> Path:
-    """Write a whole (H, W) or (C, H, W) array as a COG; keyword arguments as :class:`CogWriter`.
-
-    Meant for rasters that fit in memory; the scene predictor streams rows through :class:`CogWriter` instead.
-    """
-    data = data[None] if data.ndim == 2 else data
-    with CogWriter(path, data.shape[2], data.shape[1], count=data.shape[0], dtype=data.dtype.name, crs=crs,
-                   transform=transform, nodata=nodata, **kwargs) as writer:  # type: ignore[arg-type]
-        writer.write_rows(0, data)
-    return Path(path)

@@ -20,7 +20,8 @@ import numpy as np
 from rasterio.transform import from_origin
 
 from rsseg.geo.converters.isprs import ISPRS_COLORS
-from tests.data.tiler_scenes.data import class_blocks, make_color_label, write_raster
+from tests.data.tiler_scenes.data import class_blocks, make_color_label
+from tests.fixtures import write_raster
 
 # Tiles / areas of the published train and val lists, so every split of every protocol gets scenes.
 POTSDAM_TILES = ('2_10', '2_11', '2_13', '2_14')

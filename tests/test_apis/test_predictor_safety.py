@@ -10,9 +10,9 @@ from rsseg.apis import ScenePredictor
 from rsseg.cli.infer import main
 from rsseg.formats.files import FolderBusyError
 from rsseg.geo.cog import is_complete
+from tests.fixtures import write_scene, write_tiny_model
 
 from ..conftest import fill_disk
-from .fixtures import write_scene, write_tiny_model
 
 
 @pytest.fixture(scope='module')

@@ -15,8 +15,7 @@ from rsseg.geo.cog import is_complete, validate_cog
 from rsseg.geo.normalization import NormStats
 from rsseg.geo.tiling import spread_starts
 from rsseg.geo.working_grid import SceneHeader, grid_factor
-
-from .fixtures import smooth_image, write_scene, write_tiny_model
+from tests.fixtures import REPO_MODEL, predict_array, smooth_image, write_scene, write_tiny_model
 
 
 @pytest.fixture(scope='module')
@@ -40,7 +39,7 @@ def test_blended_sliding_prediction_equals_whole_image_prediction(model_files, b
     """3x3 receptive field: each pixel seen with context by some window; weights hide window-edge padding."""
     p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=48, overlap=0.5, blend=blend, progress=False)
     img = smooth_image(3, 150, 170, seed=3)
-    classes, conf = p.predict_array(img)
+    classes, conf = predict_array(p, img)
     whole = p.forward((img / 255.0).astype(np.float32)[None])[0]       # one window = the whole image
     inner = (slice(1, -1), slice(1, -1))
     assert np.abs(conf - whole.max(0))[inner].max() < tol
@@ -53,7 +52,7 @@ def test_plain_averaging_would_show_seams(model_files) -> None:
     p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=48, overlap=0.5, blend='uniform',
                        progress=False)
     img = smooth_image(3, 150, 170, seed=3)
-    _, conf = p.predict_array(img)
+    _, conf = predict_array(p, img)
     whole = p.forward((img / 255.0).astype(np.float32)[None])[0]
     assert np.abs(conf - whole.max(0)).max() > 0.05
 
@@ -87,7 +86,7 @@ def test_file_prediction_equals_in_memory_prediction(predictor, tmp_path: Path) 
     scene = write_scene(tmp_path / 's.tif', width=150, height=110, nodata=None)
     with rasterio.open(scene) as src:
         data = src.read()
-    classes, _ = predictor.predict_array(data)
+    classes, _ = predict_array(predictor, data)
     np.testing.assert_array_equal(_read(predictor.predict_scene(scene, tmp_path / 'out').output), classes)
 
 
@@ -239,8 +238,8 @@ def test_settings_from_the_validation_manifest(tmp_path: Path) -> None:
     out = _read(p.predict_scene(scene, tmp_path / 'out').output)
     with rasterio.open(scene) as src:
         raw = src.read([3, 1, 2])
-    np.testing.assert_array_equal(out, p.predict_array(raw, stats=stats)[0])
-    assert not np.array_equal(out, p.predict_array(raw[::-1].copy(), stats=stats)[0])  # band order matters
+    np.testing.assert_array_equal(out, predict_array(p, raw, stats=stats)[0])
+    assert not np.array_equal(out, predict_array(p, raw[::-1].copy(), stats=stats)[0])  # band order matters
 
 
 def test_config_infer_settings_win_over_the_manifest(tmp_path: Path) -> None:
@@ -316,9 +315,7 @@ def test_collect_scenes_from_files_globs_folders_and_lists(tmp_path: Path) -> No
 
 def test_real_architecture_with_output_stride_and_small_scenes(tmp_path: Path) -> None:
     """The repository's DeepLabV3+ (stride-8 features resized back by its head): odd sizes, scene < window."""
-    from .fixtures import REPO_MODEL
-    if not REPO_MODEL.is_file():
-        pytest.skip(f'{REPO_MODEL} is absent')
+    assert REPO_MODEL.is_file(), f'{REPO_MODEL} is missing: renamed? tests/fixtures.py REPO_MODEL names it'
     from mmengine.config import Config
     model = Config.fromfile(str(REPO_MODEL)).model.to_dict()
     config, ckpt = write_tiny_model(tmp_path / 'm', model=model, num_classes=5)

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
-from rasterio.transform import from_origin
 
 from rsseg.formats.manifest import Manifest
 from tests.conftest import REPO
+from tests.fixtures import write_raster
 
 BLOCKED = ('torch', 'torchvision', 'mmengine', 'mmcv', 'mmseg')
 # Run first in the child interpreter: ``import torch`` (or any submodule) raises ImportError from here on.
@@ -73,17 +72,11 @@ def run_blocked(code: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
 def write_scene(folder: Path) -> tuple:
     """A 64×64 3-band uint8 GeoTIFF in UTM 32N, an RGB colour-coded label beside it, and a palette file."""
     folder.mkdir(parents=True, exist_ok=True)
-    profile = dict(driver='GTiff', width=64, height=64, crs='EPSG:32632',
-                   transform=from_origin(500000, 5000000, 0.5, 0.5), dtype='uint8')
-    rng = np.random.default_rng(0)
-    image = folder / 'scene.tif'
-    with rasterio.open(image, 'w', count=3, **profile) as dst:
-        dst.write(rng.integers(1, 255, size=(3, 64, 64), dtype=np.uint8))
+    pixels = np.random.default_rng(0).integers(1, 255, size=(3, 64, 64), dtype=np.uint8)
+    image = write_raster(folder / 'scene.tif', pixels)
     colours = np.zeros((3, 64, 64), np.uint8)
     colours[0, :, 32:] = 255  # left half black (class 'a'), right half red (class 'b')
-    label = folder / 'scene_label.tif'
-    with rasterio.open(label, 'w', count=3, **profile) as dst:
-        dst.write(colours)
+    label = write_raster(folder / 'scene_label.tif', colours)
     palette = folder / 'palette.json'
     palette.write_text(json.dumps({'classes': {'a': '#000000', 'b': '#FF0000'}}))
     return image, label, palette

@@ -13,7 +13,8 @@ from rsseg.geo.converters import convert_potsdam as api_potsdam
 from rsseg.geo.converters import convert_vaihingen as api_vaihingen
 from rsseg.geo.converters.isprs import ISPRS_COLORS
 from rsseg.geo.tiler import TilingError
-from tests.data.tiler_scenes.data import class_blocks, make_color_label, write_raster
+from tests.data.tiler_scenes.data import class_blocks, make_color_label
+from tests.fixtures import write_raster
 
 POTSDAM_TF = from_origin(366000, 5808000, 0.05, 0.05)
 

@@ -35,8 +35,7 @@ def test_manifest_has_every_split_and_a_sidecar(chips):
 
 
 def test_source_only_tiny_trains_on_tiler_chips(chips, tmp_path):
-    if not TINY_CONFIG.is_file():
-        pytest.skip(f'{TINY_CONFIG.name} (the foundation issue\'s tiny config) is not in the tree yet')
+    assert TINY_CONFIG.is_file(), f'{TINY_CONFIG} is missing: renamed? tests/conftest.py TINY_CONFIG names it'
     work = tmp_path / 'work'
     manifest = str(chips)
     proc = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=3',

@@ -7,31 +7,18 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
+from rasterio.transform import from_origin
 
 import rsseg.plugin  # noqa: F401  (registers rsseg's modules; safe checkpoint loading)
 from rsseg.datasets import PairedDomainDataset
 from rsseg.formats.manifest import ChipRecord, Manifest
+from tests.fixtures import single_thread, write_raster  # noqa: F401  (single_thread: autouse)
 
 CLASSES = ['a', 'b', 'c', 'd']
 PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0], [0, 0, 255]]
 PIPELINE = [dict(type='LoadRasterImage'), dict(type='LoadRasterAnnotation'), dict(type='PackSegInputs')]
 TARGET_PIPELINE = [dict(type='LoadRasterImage'), dict(type='PackSegInputs')]
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _write(path: Path, data: np.ndarray) -> None:
-    import rasterio
-    from rasterio.transform import from_origin
-    with rasterio.open(path, 'w', driver='GTiff', width=data.shape[2], height=data.shape[1], count=data.shape[0],
-                       dtype=data.dtype, crs='EPSG:32632', transform=from_origin(500000, 5000000, 1, 1)) as dst:
-        dst.write(data)
+METRE = from_origin(500000, 5000000, 1, 1)  # 1 m pixels in UTM 32N
 
 
 def make_domain(root: Path, n: int, bands: int = 3, classes=CLASSES, seed: int = 0, split='train') -> str:
@@ -42,8 +29,9 @@ def make_domain(root: Path, n: int, bands: int = 3, classes=CLASSES, seed: int =
     for i in range(n):
         img = rng.integers(0, 255, size=(bands, 64, 64)).astype('uint8')
         img[0, 0, 0] = i
-        _write(root / f'img_{i}.tif', img)
-        _write(root / f'ann_{i}.tif', rng.integers(0, len(classes), size=(1, 64, 64)).astype('uint8'))
+        write_raster(root / f'img_{i}.tif', img, transform=METRE)
+        write_raster(root / f'ann_{i}.tif', rng.integers(0, len(classes), size=(1, 64, 64)).astype('uint8'),
+                     transform=METRE)
         chips.append(ChipRecord(img=f'img_{i}.tif', ann=f'ann_{i}.tif', scene=f's{i}', split=split))
     Manifest(classes=list(classes), palette=PALETTE[:len(classes)], chips=chips).save(root / 'manifest.json')
     return str(root / 'manifest.json')

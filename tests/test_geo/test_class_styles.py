@@ -11,7 +11,8 @@ import pytest
 import rasterio
 
 from rsseg.geo.class_styles import class_colormap, class_sidecars, read_category_names, write_class_sidecars
-from rsseg.geo.cog import validate_cog, write_cog
+from rsseg.geo.cog import validate_cog
+from tests.fixtures import write_cog
 
 NAMES = ['building', 'low & <vegetation>', 'road']
 PALETTE = [[60, 16, 152], [132, 41, 246], [110, 193, 228]]

@@ -9,7 +9,8 @@ from rasterio.transform import from_origin
 
 from rsseg.formats.files import WriteError
 from rsseg.geo.class_styles import class_colormap
-from rsseg.geo.cog import CogWriter, is_complete, validate_cog, write_cog
+from rsseg.geo.cog import CogWriter, is_complete, validate_cog
+from tests.fixtures import write_cog
 
 TRANSFORM = from_origin(500000.0, 5000000.0, 2.0, 2.0)
 

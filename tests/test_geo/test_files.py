@@ -12,8 +12,8 @@ from affine import Affine
 from rsseg.formats.errors import GeoError
 from rsseg.formats.files import FolderBusyError, OutputLock, WriteError, remove_stale_temps, resolve_inside, write_json
 from rsseg.geo.chips import chip_profile, write_chip
-from rsseg.geo.cog import write_cog
 from tests.conftest import fill_disk
+from tests.fixtures import write_cog
 
 
 def _dead_pid() -> int:

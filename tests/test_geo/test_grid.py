@@ -6,7 +6,7 @@ from rasterio.transform import from_origin
 
 from rsseg.formats.errors import GeoError
 from rsseg.geo.grid import check_label_grid, metres_per_unit, plan_grid, utm_crs
-from tests.data.tiler_scenes.data import write_raster
+from tests.fixtures import write_raster
 
 
 @pytest.mark.parametrize('lon,lat,epsg', [(-3.7, 40.4, 32630), (9.2, 48.8, 32632), (151.2, -33.9, 32756),

@@ -14,7 +14,8 @@ from rsseg.geo import NormStats
 from rsseg.geo.scenes import Scene, match_scenes
 from rsseg.geo.tiler import TileConfig, TilingError, assign_splits, tile_scenes
 from rsseg.geo.tiling import iter_windows
-from tests.data.tiler_scenes.data import ISPRS_COLORS, class_blocks, make_color_label, make_scene, write_raster
+from tests.data.tiler_scenes.data import ISPRS_COLORS, class_blocks, make_color_label, make_scene
+from tests.fixtures import write_raster
 
 CLASSES3 = LabelCoding(classes=['a', 'b', 'c'])
 

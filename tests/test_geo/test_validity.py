@@ -17,16 +17,11 @@ from rsseg.formats.manifest import Manifest
 from rsseg.geo.scenes import Scene
 from rsseg.geo.tiler import TileConfig, tile_scenes
 from rsseg.geo.working_grid import open_window_reader, read_decimated
+from tests.fixtures import write_raster
 
 H, W = 12, 16
 PROFILE = dict(width=W, height=H, crs='EPSG:32632', transform=from_origin(500000, 5000000, 0.5, 0.5))
 Case = Tuple[Path, np.ndarray]
-
-
-def _write(path: Path, data: np.ndarray, driver: str = 'GTiff', **kw) -> Path:
-    with rasterio.open(path, 'w', driver=driver, count=data.shape[0], dtype=data.dtype.name, **PROFILE, **kw) as dst:
-        dst.write(data)
-    return path
 
 
 def _data(count: int, dtype: str) -> np.ndarray:
@@ -38,7 +33,7 @@ def nodata_value(tmp: Path) -> Case:
     data = _data(3, 'uint16')
     data[:, :4, :5] = 0
     data[0, 6:, :] = 0
-    return _write(tmp / 'nodata.tif', data, nodata=0), ~np.pad(np.ones((4, 5), bool), ((0, H - 4), (0, W - 5)))
+    return write_raster(tmp / 'nodata.tif', data, nodata=0), ~np.pad(np.ones((4, 5), bool), ((0, H - 4), (0, W - 5)))
 
 
 def nan_float(tmp: Path) -> Case:
@@ -48,7 +43,7 @@ def nan_float(tmp: Path) -> Case:
     data[1, 8:, :] = np.nan
     valid = np.ones((H, W), bool)
     valid[2:5, 3:9] = False
-    return _write(tmp / 'nan.tif', data), valid
+    return write_raster(tmp / 'nan.tif', data), valid
 
 
 def nan_nodata(tmp: Path) -> Case:
@@ -66,7 +61,7 @@ def nodata_and_nan(tmp: Path) -> Case:
     data[1, 4:8, :] = np.nan
     valid = np.ones((H, W), bool)
     valid[4:8, :6] = False
-    return _write(tmp / 'nodata_nan.tif', data, nodata=-9999), valid
+    return write_raster(tmp / 'nodata_nan.tif', data, nodata=-9999), valid
 
 
 def alpha_band(tmp: Path) -> Case:
@@ -75,7 +70,7 @@ def alpha_band(tmp: Path) -> Case:
     data[3] = 255
     data[3, 5:9, 2:12] = 0
     valid = data[3] > 0
-    path = _write(tmp / 'rgba.tif', data, photometric='RGB', alpha='YES')
+    path = write_raster(tmp / 'rgba.tif', data, photometric='RGB', alpha='YES')
     with rasterio.open(path) as src:
         assert src.colorinterp[3] == rasterio.enums.ColorInterp.alpha
     return path, valid

@@ -1,11 +1,2 @@
-"""One intra-op thread per test: on the shared 2-core CI machine OpenMP busy-waiting makes 2 threads ~10× slower."""
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+"""One intra-op thread per test (tests/fixtures.py: single_thread, autouse here)."""
+from tests.fixtures import single_thread  # noqa: F401  (an autouse fixture: importing it applies it to this folder)

@@ -79,31 +79,18 @@ INFER_CASES: Dict[str, Tuple[bool, Path, List[str], List[str]]] = {
 }
 
 
-def tiny_model_cfg() -> dict:
-    """A 4-class mmseg ``EncoderDecoder`` (one-stage UNet, 1x1 FCN classifier): small, plain mmseg modules only."""
-    norm_cfg = dict(type='BN')
-    return dict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.5] * 3, std=[0.25] * 3, bgr_to_rgb=False,
-                               pad_val=0, seg_pad_val=255),
-        backbone=dict(type='UNet', in_channels=3, base_channels=8, num_stages=1, strides=(1,), enc_num_convs=(1,),
-                      dec_num_convs=(), downsamples=(), enc_dilations=(1,), dec_dilations=(), norm_cfg=norm_cfg),
-        decode_head=dict(type='FCNHead', in_channels=8, channels=8, num_convs=0, concat_input=False, in_index=-1,
-                         num_classes=len(CLASSES), norm_cfg=norm_cfg, loss_decode=dict(type='CrossEntropyLoss')),
-        train_cfg=dict(), test_cfg=dict(mode='whole'))
-
-
 def make_model(seed: int = 0) -> None:
     """Write ``tiny_model.pth`` (seeded random weights, scaled up so that class probabilities are far from uniform).
 
     Run once; the checkpoint is committed, so old and new code read the very same bytes.
     """
     import torch
+    from mmengine.config import Config
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules
     register_all_modules()
     torch.manual_seed(seed)
-    net = MODELS.build(tiny_model_cfg())
+    net = MODELS.build(Config.fromfile(str(MODEL_CONFIG)).model)
     with torch.no_grad():
         for key, param in net.named_parameters():
             param.normal_(0.0, 1.0 if 'conv_seg' in key else 0.6)

@@ -1,37 +1,13 @@
 """Seeded generators of small scenes for the tiler's tests (image + label GeoTIFFs, colour masks, PNG datasets)."""
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
-import rasterio
 from affine import Affine
-from rasterio.transform import from_origin
 
-UTM = 'EPSG:32632'
-ORIGIN = (500000.0, 5000000.0)
+from tests.fixtures import UTM, write_raster
+
 ISPRS_COLORS = [(255, 255, 255), (0, 0, 255), (0, 255, 255), (0, 255, 0), (255, 255, 0), (255, 0, 0)]
-
-
-def write_raster(path: Path, data: np.ndarray, crs: Optional[str] = UTM, transform: Optional[Affine] = None,
-                 nodata=None, colormap: Optional[Dict[int, Tuple[int, ...]]] = None,
-                 mask: Optional[np.ndarray] = None, driver: str = 'GTiff', **profile) -> Path:
-    """Write a (C, H, W) array; default transform: 0.5 m pixels at a UTM 32N origin."""
-    count, height, width = data.shape
-    if transform is None and crs is not None:
-        transform = from_origin(*ORIGIN, 0.5, 0.5)
-    kwargs = dict(driver=driver, width=width, height=height, count=count, dtype=data.dtype.name, **profile)
-    if crs is not None:
-        kwargs.update(crs=crs, transform=transform)
-    if nodata is not None:
-        kwargs['nodata'] = nodata
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
-        with rasterio.open(path, 'w', **kwargs) as dst:
-            dst.write(data)
-            if colormap is not None:
-                dst.write_colormap(1, colormap)
-            if mask is not None:
-                dst.write_mask(mask.astype(np.uint8) * 255)
-    return Path(path)
 
 
 def class_blocks(height: int, width: int, num_classes: int, block: int = 8, seed: int = 0) -> np.ndarray:
