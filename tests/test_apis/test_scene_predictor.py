@@ -345,7 +345,8 @@ def test_class_map_names_its_classes_for_gis_clients_and_resume_restores_them(pr
     assert read_category_names(out['classes']) == classes and out['classes'].stat().st_mtime_ns == stamp
     write_class_sidecars(out['classes'], ['old'] * 4, {i: (0, 0, 0, 255) for i in range(4)})
     with monkeypatch.context() as m:                            # a new map never keeps the old map's names
-        m.setattr('rsseg.apis.scene_predictor.write_class_sidecars', lambda *a: (_ for _ in ()).throw(OSError()))
+        m.setattr('rsseg.apis.scene_predictor.writers.write_class_sidecars',
+                  lambda *a: (_ for _ in ()).throw(OSError()))
         with pytest.raises(OSError):
             predictor.predict_scene(scene, out_dir, overwrite=True)
     assert not out['categories'].exists() and not out['style'].exists()
