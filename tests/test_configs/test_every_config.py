@@ -136,6 +136,7 @@ def test_pretraining_config_trains_on_the_bundled_example(config, tmp_path):
     assert (work / 'backbone.pth').is_file() and (work / 'iter_2.pth').is_file()
 
 
+@pytest.mark.slow  # 34-55 s each on the 2-core CPU machine
 @pytest.mark.parametrize('config', TINY, ids=_ids(TINY))
 def test_tiny_config_trains_and_scores_on_the_bundled_example(config, tmp_path):
     metrics = _train_and_test(config, REPO, tmp_path / 'work')

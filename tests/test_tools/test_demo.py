@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import rasterio
 
 from rsseg.geo.cog import validate_cog
@@ -9,6 +10,7 @@ from rsseg.geo.cog import validate_cog
 from ..conftest import run_tool
 
 
+@pytest.mark.slow  # trains two models, maps four scenes, then reruns: minutes on 2 cores
 def test_demo_end_to_end_and_resume(tmp_path: Path) -> None:
     out = tmp_path / 'demo'
     proc = run_tool('tools/demo.py', '--out', out, '--iters', '4', timeout=900)

@@ -26,7 +26,7 @@ def _val_miou(work_dir: Path, step: int) -> float:
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory) -> Path:
-    """4 iterations, then --resume to 6 (one work dir)."""
+    """4 iterations, then --resume to 6 (one work dir): ~70 s on 2 cores, so the tests taking it are marked slow."""
     work = tmp_path_factory.mktemp('tiny')
     first = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', work, '--cfg-options', 'train_cfg.max_iters=4',
                      *SHORT)
@@ -38,6 +38,7 @@ def trained(tmp_path_factory) -> Path:
     return work
 
 
+@pytest.mark.slow
 def test_train_writes_checkpoints_log_and_val_miou(trained: Path) -> None:
     for name in ('iter_2.pth', 'iter_4.pth', 'iter_6.pth', 'last_checkpoint'):
         assert (trained / name).is_file(), name
@@ -45,6 +46,7 @@ def test_train_writes_checkpoints_log_and_val_miou(trained: Path) -> None:
     assert 0.0 <= _val_miou(trained, 6) <= 100.0
 
 
+@pytest.mark.slow
 def test_resume_continues_iteration_optimizer_and_schedule(trained: Path) -> None:
     ck4 = safe_torch_load(str(trained / 'iter_4.pth'))
     ck6 = safe_torch_load(str(trained / 'iter_6.pth'))
@@ -57,6 +59,7 @@ def test_resume_continues_iteration_optimizer_and_schedule(trained: Path) -> Non
     assert len(ck6['optimizer']['state']) == len(ck4['optimizer']['state']) > 0  # momentum buffers kept
 
 
+@pytest.mark.slow
 def test_test_tool_reproduces_val_miou(trained: Path, tmp_path: Path) -> None:
     proc = run_tool('tools/test.py', TINY_CONFIG, trained / 'iter_6.pth', '--work-dir', tmp_path,
                     '--show-dir', tmp_path / 'show', '--cfg-options', 'test_dataloader.dataset.split=val')
@@ -94,6 +97,7 @@ def test_missing_data_root_is_named(tmp_path: Path) -> None:
     assert _last_error_line(proc).startswith('error:') and str(missing) in _last_error_line(proc)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_model_is_refused(trained: Path, tmp_path: Path) -> None:
     proc = run_tool('tools/test.py', TINY_CONFIG, trained / 'iter_6.pth', '--work-dir', tmp_path,
                     '--cfg-options', 'model.decode_head.channels=16')  # another head width, the same classes
@@ -102,6 +106,7 @@ def test_checkpoint_of_another_model_is_refused(trained: Path, tmp_path: Path) -
     assert line.startswith('error: checkpoint') and 'does not match' in line and 'decode_head' in line
 
 
+@pytest.mark.slow
 def test_multi_scale_test_time_augmentation(trained: Path, tmp_path: Path) -> None:
     """`--tta` runs the config's tta_pipeline through mmseg's SegTTAModel (the reference's LoveDA test)."""
     leaf = tmp_path / 'tta.py'
@@ -116,6 +121,7 @@ def test_multi_scale_test_time_augmentation(trained: Path, tmp_path: Path) -> No
     assert proc.returncode != 0 and 'needs tta_pipeline' in _last_error_line(proc)
 
 
+@pytest.mark.slow
 def test_train_refuses_load_from_and_resume_of_another_model(trained: Path, tmp_path: Path) -> None:
     wrong = ['model.decode_head.channels=16', 'train_cfg.max_iters=1', *SHORT]
     proc = run_tool('tools/train.py', TINY_CONFIG, '--work-dir', tmp_path, '--cfg-options',
