@@ -54,7 +54,9 @@ def safe_torch_load(filename: str, map_location: Optional[Any] = None) -> Any:
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        # the allow-list travels with the call: loading is safe and works whether or not rsseg.plugin ran
+        with torch.serialization.safe_globals(_safe_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
         detail = next((ln for ln in lines if 'GLOBAL' in ln or 'not allowed' in ln or 'blocked' in ln), lines[-1])
