@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO / 'bench'))  # when imported by the tests
 
 from adaptation_settings import SETTINGS, SHARED, Setting, majority_class_miou  # noqa: E402
 
+from rsseg.formats.files import write_json  # noqa: E402
 from rsseg.utils.scalars import active_share, training_records  # noqa: E402
 
 METHODS = {
@@ -75,6 +76,7 @@ LR_SCALE = 3.0
 # collapses every UDA method here (dubai-tiles seed 0: AdaptSegNet 6.1 mIoU at 2 + 2, 28.7 at 4 + 4, source-only
 # 26.2): with 2 images, the BatchNorm of DeepLabV3+'s image-pooling branch normalises 2 values per channel.
 BATCH = 4
+ITERS, WARM_ITERS, SSL_ITERS, THREADS = 300, 150, 200, 1  # the defaults; other values get their own runs folder
 
 
 def comma_list(choices: Sequence[str]):
@@ -107,7 +109,9 @@ def run_env(threads: int) -> Dict[str, str]:
 def pretrain_densecl(setting: Setting, args: argparse.Namespace) -> dict:
     """DenseCL on the setting's source + target *train* chips (labels never read): the ``densecl`` start."""
     from mmengine.config import Config
-    work = args.work_dir / setting.name / 'densecl' / 'pretrain'
+    work = args.work_dir / setting.name / 'densecl' / ('pretrain' + threads_tag(args))
+    if args.ssl_iters != SSL_ITERS:
+        work = work.with_name(f'{work.name}_{args.ssl_iters}i')
     start = work / 'backbone.pth'
     record = work / 'pretraining.json'
     if not record.is_file():
@@ -127,7 +131,7 @@ def pretrain_densecl(setting: Setting, args: argparse.Namespace) -> dict:
                                   env=run_env(args.threads))
         if proc.returncode:
             raise RuntimeError(f'DenseCL pretraining on {setting.name} failed: see {work / "run.log"}')
-        record.write_text(json.dumps(dict(iterations=args.ssl_iters, seconds=round(time.time() - started, 1))))
+        write_json(record, dict(iterations=args.ssl_iters, seconds=round(time.time() - started, 1)))
     from rsseg.utils.checkpoint import safe_torch_load
     meta = safe_torch_load(str(start))['meta']
     return dict(checkpoint=str(start), mean=meta['mean'], std=meta['std'], **json.loads(record.read_text()))
@@ -219,12 +223,20 @@ def r_active_share(records: List[dict]) -> Optional[float]:
     return None if share is None else round(share, 3)
 
 
+def threads_tag(args: argparse.Namespace) -> str:
+    """``_t<N>`` for a thread count other than the default (its runs give other models), else nothing."""
+    return f'_t{args.threads}' if args.threads != THREADS else ''
+
+
 def recipe(args: argparse.Namespace) -> str:
-    """The runs' folder name: the start, plus the schedule where it is not the default one."""
+    """The runs' folder name: the start, plus the schedule, learning rate, DenseCL steps and threads where they are
+    not the defaults (each changes the models)."""
     tag = args.init
-    if (args.iters, args.warm_iters) != (300, 150):
+    if (args.iters, args.warm_iters) != (ITERS, WARM_ITERS):
         tag += f'_{args.iters}i-w{args.warm_iters}'
-    return tag + (f'_lr{args.lr_scale:g}x' if args.lr_scale != LR_SCALE else '')
+    if args.init == 'densecl' and args.ssl_iters != SSL_ITERS:
+        tag += f'_ssl{args.ssl_iters}i'
+    return tag + (f'_lr{args.lr_scale:g}x' if args.lr_scale != LR_SCALE else '') + threads_tag(args)
 
 
 def run_one(method: str, setting: Setting, seed: int, args: argparse.Namespace, work_root: Path) -> dict:
@@ -328,7 +340,6 @@ def commit() -> str:
 def write_report(setting: Setting, runs: List[dict], args: argparse.Namespace, majority: float,
                  command: str) -> dict:
     """Write ``adaptation_<setting>[_<init>].json`` and ``.md`` (complete or not at all)."""
-    from rsseg.formats.files import write_json
     pretraining = backbone_start(args.init, setting, args) if args.init == 'densecl' else None
     report = dict(setting=setting.name, shift=setting.shift, target_manifest=str(setting.target),
                   pretraining=pretraining and dict(method='DenseCL', iterations=pretraining['iterations'],
@@ -352,15 +363,15 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--methods', type=comma_list(ALL_METHODS), default=list(METHODS),
                         help=f'comma-separated methods ({", ".join(ALL_METHODS)}; default: all but the ablations)')
     parser.add_argument('--init', choices=list(INITS), default='random', help='backbone start (default random)')
-    parser.add_argument('--ssl-iters', type=int, default=200,
-                        help='DenseCL pretraining steps of --init densecl (default 200)')
-    parser.add_argument('--iters', type=int, default=300, help='iterations per method (default 300)')
-    parser.add_argument('--warm-iters', type=int, default=150,
-                        help='source-only iterations UDA methods start from (default 150)')
+    parser.add_argument('--ssl-iters', type=int, default=SSL_ITERS,
+                        help=f'DenseCL pretraining steps of --init densecl (default {SSL_ITERS})')
+    parser.add_argument('--iters', type=int, default=ITERS, help=f'iterations per method (default {ITERS})')
+    parser.add_argument('--warm-iters', type=int, default=WARM_ITERS,
+                        help=f'source-only iterations UDA methods start from (default {WARM_ITERS})')
     parser.add_argument('--lr-scale', type=float, default=LR_SCALE,
                         help="factor on every method's segmentation-network learning rates over their tiny "
                              f"configs' (default {LR_SCALE:g})")
-    parser.add_argument('--threads', type=int, default=1,
+    parser.add_argument('--threads', type=int, default=THREADS,
                         help='CPU threads per run (default 1; results repeat only at the same count)')
     parser.add_argument('--out', type=Path, default=REPO / 'bench' / 'results', help='results folder')
     parser.add_argument('--work-dir', type=Path, default=REPO / 'work_dirs' / 'adaptation', help='runs folder')

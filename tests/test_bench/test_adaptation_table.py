@@ -138,3 +138,13 @@ def test_a_pretrained_start_reaches_every_backbone_with_its_input_scaling(tmp_pa
     for key in ('backbone_s', 'backbone_t'):
         assert cfg.model[key].init_cfg == dict(type='Pretrained', checkpoint='/starts/backbone.pth')
     assert cfg.model.data_preprocessor.source.std == cfg.model.data_preprocessor.target.std == [0.25] * 3
+
+
+def test_runs_are_keyed_on_every_option_that_changes_the_models():
+    default = table.recipe(table.parse_args([]))
+    assert default == 'random'
+    variants = [['--threads', '2'], ['--iters', '200', '--warm-iters', '100'], ['--lr-scale', '1'],
+                ['--init', 'densecl', '--ssl-iters', '50']]
+    tags = {table.recipe(table.parse_args(v)) for v in variants}
+    assert len(tags) == len(variants) and default not in tags
+    assert table.recipe(table.parse_args(['--init', 'densecl'])) == 'densecl'
