@@ -134,6 +134,7 @@ def _read_start(path: str, stamp: Tuple[int, int]) -> Any:
 
 
 def _load_local(path: str) -> Any:
+    """:func:`_read_start` of ``path`` as it is on disk now."""
     stat = os.stat(path)
     return _read_start(path, (stat.st_mtime_ns, stat.st_size))
 
@@ -162,20 +163,23 @@ def check_start_fits(model: torch.nn.Module, config: str) -> None:
     log line. A start fits when its tensors (after the init_cfg's ``prefix``) cover at least half of the module's and
     none of the shared names has another shape.
     """
-    for name, module in model.named_modules():
-        for start in _starts(getattr(module, 'init_cfg', None)):
-            path = _local_start(start['checkpoint'])
-            if path is None:
-                continue
-            state = state_dict_of(_load_local(path))
-            prefix = start.get('prefix')
-            if prefix:
-                state = {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}
-            own = module.state_dict()
-            shared = [k for k in own if k in state]
-            wrong = [k for k in shared if tuple(state[k].shape) != tuple(own[k].shape)]
-            if wrong or len(shared) < len(own) / 2:
-                detail = (f'{wrong[0]} is {tuple(state[wrong[0]].shape)} there, {tuple(own[wrong[0]].shape)} here'
-                          if wrong else f'it holds {len(shared)} of the {len(own)} tensors')
-                raise ValueError(f'{config}: {name or "model"}.init_cfg: {start["checkpoint"]} does not fit '
-                                 f'{type(module).__name__} ({detail}); is it a checkpoint of another architecture?')
+    try:
+        for name, module in model.named_modules():
+            for start in _starts(getattr(module, 'init_cfg', None)):
+                path = _local_start(start['checkpoint'])
+                if path is None:
+                    continue
+                state = state_dict_of(_load_local(path))
+                prefix = start.get('prefix')
+                if prefix:
+                    state = {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + '.')}
+                own = module.state_dict()
+                shared = [k for k in own if k in state]
+                wrong = [k for k in shared if tuple(state[k].shape) != tuple(own[k].shape)]
+                if wrong or len(shared) < len(own) / 2:
+                    detail = (f'{wrong[0]} is {tuple(state[wrong[0]].shape)} there, {tuple(own[wrong[0]].shape)} here'
+                              if wrong else f'it holds {len(shared)} of the {len(own)} tensors')
+                    raise ValueError(f'{config}: {name or "model"}.init_cfg: {start["checkpoint"]} does not fit '
+                                     f'{type(module).__name__} ({detail}); is it a checkpoint of another architecture?')
+    finally:
+        _read_start.cache_clear()  # the last reader: training loads the start itself; free it
