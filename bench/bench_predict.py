@@ -5,7 +5,11 @@
     about a minute on 2 cores (the model's own memory does not depend on the scene size);
 (c) mmseg's own ``inference_model`` in slide mode on the same model, scene, window and stride: time and peak-memory
     ratios, plus the agreement of the two class maps (DeepLabV3+ on the 2k scene; the light model on a 4k scene to
-    show how mmseg's whole-scene buffers grow).
+    show how mmseg's whole-scene buffers grow);
+(d) the pipeline's own ceiling: the 4k scene with the model forward replaced by a constant (a null model), in MP/s
+    (what a GPU fast enough to make the model free would reach), with where its time goes: read, normalise (reader
+    thread), blend (blending and finishing rows), write (writer thread), overviews and the COG copy (at the end).
+    The reader and writer threads overlap the calling thread, so the parts may add up to more than the wall time.
 
 Usage::
 
@@ -142,8 +146,31 @@ def worker_rsseg(args: argparse.Namespace) -> dict:
     result = predictor.predict_scene(args.scene, args.out, overwrite=True)
     return dict(wall_s=result.seconds, forward_s=result.stats['forward_s'],
                 forward_share=result.stats['forward_s'] / result.seconds, mp_per_s=result.megapixels / result.seconds,
-                windows=int(result.stats['windows']), base_rss_mb=base, peak_rss_mb=_peak_mb(),
-                output=str(result.output))
+                stages={k: result.stats.get(k, 0.0) for k in STAGES}, windows=int(result.stats['windows']),
+                base_rss_mb=base, peak_rss_mb=_peak_mb(), output=str(result.output))
+
+
+STAGES = ('read_s', 'normalise_s', 'forward_s', 'blend_s', 'write_s', 'overviews_s', 'cog_copy_s')
+
+
+def worker_null(args: argparse.Namespace) -> dict:
+    """rsseg's ScenePredictor with the forward replaced by constant probabilities: the pipeline's own ceiling."""
+    from rsseg.apis import ScenePredictor
+    predictor = ScenePredictor(args.config, args.checkpoint, 'cpu', window=args.window, overlap=args.overlap,
+                               batch_size=args.batch_size, progress=False)
+    uniform: Dict[tuple, np.ndarray] = {}
+
+    def constant(batch: np.ndarray, weights: Optional[np.ndarray] = None) -> np.ndarray:
+        n, _, h, w = batch.shape
+        probs = uniform.setdefault((n, h, w), np.full((n, predictor.num_classes, h, w), 1 / predictor.num_classes,
+                                                      np.float32))
+        return probs if weights is None else probs * weights[:, None]
+
+    predictor.forward = constant  # type: ignore[method-assign]
+    result = predictor.predict_scene(args.scene, args.out, overwrite=True)
+    return dict(wall_s=result.seconds, mp_per_s=result.megapixels / result.seconds,
+                stages={k: result.stats.get(k, 0.0) for k in STAGES}, windows=int(result.stats['windows']),
+                peak_rss_mb=_peak_mb(), output=str(result.output))
 
 
 def worker_mmseg(args: argparse.Namespace) -> dict:
@@ -203,7 +230,7 @@ def print_table(res: dict) -> None:
     a, rss = res['a_forward_share'], res['b_peak_rss']
     print(f"\nmachine: {res['machine']}")
     print(f"(a) forward share, {a['model']} on {a['scene']}: {a['forward_share']:.3f} "
-          f"(goal >= 0.9; {a['mp_per_s']:.3f} MP/s, {a['windows']} windows)")
+          f"(goal >= 0.9; {a['mp_per_s']:.3f} MP/s, {a['windows']} windows; {stage_line(a)})")
     for key, r in rss['runs'].items():
         print(f"(b) {key}: peak RSS {r['peak_rss_mb']:.0f} MiB (after model load {r['base_rss_mb']:.0f} MiB, "
               f"+{r['peak_rss_mb'] - r['base_rss_mb']:.0f}), {r['wall_s']:.1f} s, {r['mp_per_s']:.2f} MP/s")
@@ -215,6 +242,14 @@ def print_table(res: dict) -> None:
               f"{c['time_ratio']:.2f} ({c['rsseg']['wall_s']:.1f} vs {c['mmseg']['wall_s']:.1f} s), peak memory ratio "
               f"{c['peak_rss_ratio']:.2f} (working memory {c['working_mb_rsseg']:.0f} vs {c['working_mb_mmseg']:.0f} "
               f"MiB), class-map agreement {c['agreement']:.4f}")
+    d = res['d_pipeline_ceiling']
+    print(f"(d) pipeline ceiling (null model) on {d['scene']}: {d['mp_per_s']:.1f} MP/s ({d['wall_s']:.2f} s; "
+          f"{stage_line(d)})")
+
+
+def stage_line(run: dict) -> str:
+    """Seconds per stage of a run (threads overlap: the parts may add up to more than the wall time)."""
+    return ', '.join(f"{k[:-2]} {v:.2f} s" for k, v in run['stages'].items())
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -227,7 +262,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--work-dir', default=str(REPO / 'work_dirs' / 'bench_predict'))
     parser.add_argument('--skip-large', action='store_true', help='leave out the large scene of (b)')
-    parser.add_argument('--worker', choices=['rsseg', 'mmseg'], help=argparse.SUPPRESS)
+    parser.add_argument('--worker', choices=['rsseg', 'mmseg', 'null'], help=argparse.SUPPRESS)
     for name in ('--config', '--checkpoint', '--scene', '--out'):
         parser.add_argument(name, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -236,7 +271,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.worker:
-        result = (worker_rsseg if args.worker == 'rsseg' else worker_mmseg)(args)
+        result = dict(rsseg=worker_rsseg, mmseg=worker_mmseg, null=worker_null)[args.worker](args)
         print('RESULT ' + json.dumps(result))
         return 0
     work = Path(args.work_dir)
@@ -252,6 +287,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     mid = write_scene(work / f'scene_{args.mid}.tif', args.mid)
     ours_mid = run_worker('rsseg', models['light'], mid, work / 'out' / 'light', args)
     theirs_mid = run_worker('mmseg', models['light'], mid, work / 'out' / 'light' / 'mmseg', args)
+    (work / 'out' / 'null').mkdir(parents=True, exist_ok=True)
+    null = run_worker('null', models['deeplab'], mid, work / 'out' / 'null', args)
     keys = list(runs)
     res = dict(
         machine=machine(), settings=dict(window=args.window, overlap=args.overlap, batch_size=args.batch_size),
@@ -271,7 +308,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                   peak_rss_ratio=ours_mid['peak_rss_mb'] / theirs_mid['peak_rss_mb'],
                                   working_mb_rsseg=ours_mid['peak_rss_mb'] - ours_mid['base_rss_mb'],
                                   working_mb_mmseg=theirs_mid['peak_rss_mb'] - theirs_mid['base_rss_mb'],
-                                  agreement=agreement(ours_mid['output'], theirs_mid['output'])))
+                                  agreement=agreement(ours_mid['output'], theirs_mid['output'])),
+        d_pipeline_ceiling=dict(null, scene=f'{args.mid}px'))
     print_table(res)
     print(json.dumps(res, indent=1))
     write_json(work / 'bench_predict.json', res)

@@ -11,49 +11,10 @@ writes into an output folder at a time. In a checkout, ``python data_prep/conver
 command line.
 """
 import argparse
-import sys
-from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
-from tqdm import tqdm
-
-from rsseg.formats.files import OutputLock, remove_stale_temps
-from rsseg.formats.palette import Palette
-from rsseg.geo.labels import convert_color_mask, made_with
-from rsseg.geo.scenes import list_images, pair_by_stem
+from rsseg.geo.labels import convert_folder
 from rsseg.utils.cli import run_cli
-
-
-def convert_folder(images: str, masks: str, palette: str, out: str, resize: bool = False,
-                   progress: bool = True) -> List[Path]:
-    """Convert every image's mask; returns the label paths (``OUT/<stem>.tif``) in image order.
-
-    Raises:
-        ValueError: Some masks could not be converted (all are tried; the others are written).
-    """
-    pal = Palette.from_file(palette)
-    pairs = pair_by_stem(list_images(images), list_images(masks))
-    out_dir = Path(out)
-    written, failed = [], []
-    with OutputLock(out_dir, 'label output folder'):
-        remove_stale_temps(out_dir)
-        for image, mask in tqdm(pairs, desc='masks', unit='mask', disable=not progress):
-            target = out_dir / f'{image.stem}.tif'
-            if made_with(target, pal):
-                written.append(target)
-                continue
-            if target.exists():
-                print(f'warning: {target} was not made with palette {palette} (or is unreadable): converting again',
-                      file=sys.stderr)
-            try:
-                convert_color_mask(image, mask, pal, target, resize=resize)
-                written.append(target)
-            except ValueError as exc:
-                failed.append(str(exc))
-    if failed:
-        more = f' (and {len(failed) - 1} more: {"; ".join(failed[1:4])})' if len(failed) > 1 else ''
-        raise ValueError(f'{len(failed)} of {len(pairs)} mask(s) not converted: {failed[0]}{more}')
-    return written
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -54,7 +54,7 @@ def step(title: str) -> None:
 
 def convert(out: Path) -> Dict[str, Path]:
     """Colour masks → label GeoTIFFs for both tiles (skips labels already converted)."""
-    from rsseg.cli.convert_color_masks import convert_folder
+    from rsseg.geo.labels import convert_folder
     labels = {}
     for domain, tile in (('source', 'tile_1'), ('target', 'tile_2')):
         labels[domain] = out / 'labels' / domain

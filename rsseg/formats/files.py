@@ -3,8 +3,9 @@
 The one home of three policies every rsseg writer (tiler, converters, scene predictor, tools) follows:
 
 * **Write, verify, rename.** Output goes to a hidden temporary name beside its target (:func:`temp_path`, carrying
-  the writer's PID), is checked (a flushed and ``fsync``-ed text file; a raster reopened and decoded, because GDAL
-  only logs a failed flush on close), then renamed. A failure removes the temporary file and raises one
+  the writer's PID), is checked (a flushed and ``fsync``-ed text file; bytes written through Python's I/O, which
+  raises on a failed write, for a raster encoded in memory; a raster GDAL wrote to disk itself reopened and decoded,
+  because GDAL only logs a failed flush on close), then renamed. A failure removes the temporary file and raises one
   :class:`WriteError` naming the file and the cause ('no space left on device'); nothing appears under the final
   name. The next run of the same output removes the temporaries of dead runs (:func:`remove_stale_temps`).
 * **Confined paths.** A path read from a manifest, record or sidecar must stay inside its folder
@@ -151,6 +152,13 @@ def write_text(path: PathLike, text: str) -> None:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
+
+
+def write_bytes(path: PathLike, data: Union[bytes, memoryview]) -> None:
+    """Write ``data`` to ``path`` completely or raise :class:`WriteError` (Python's ``write``/``close`` raise on a
+    full disk, so unlike a file GDAL wrote this needs no decoding to verify; not ``fsync``-ed: cheap for many chips)."""
+    with atomic_output(path) as tmp, open(tmp, 'wb') as f:
+        f.write(data)
 
 
 def write_json(path: PathLike, data: Any, indent: int = 1) -> None:

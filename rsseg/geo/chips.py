@@ -1,14 +1,14 @@
-"""Writing chip GeoTIFFs: CRS, window transform and nodata kept; written, verified, then renamed."""
+"""Writing chip GeoTIFFs: CRS, window transform and nodata kept; encoded in memory, written, then renamed."""
 import warnings
 from typing import Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
-import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
 
-from rsseg.formats.files import PathLike, atomic_output
+from rsseg.formats.files import PathLike, write_bytes
 
 from .compression import check_compression
 
@@ -38,7 +38,8 @@ def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[
 def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affine,
                mask: Optional[np.ndarray] = None, colormap: Optional[Mapping[int, Sequence[int]]] = None,
                tags: Optional[Dict[str, str]] = None, band_tags: Optional[Dict[str, str]] = None) -> None:
-    """Write a (C, H, W) chip atomically (:func:`~rsseg.formats.files.atomic_output`: verified, then renamed).
+    """Write a (C, H, W) chip atomically: encoded in memory, its bytes written under a temporary name, then renamed
+    (:func:`~rsseg.formats.files.write_bytes`: a full disk raises there, so nothing needs decoding again).
 
     Args:
         path: Destination ``.tif``.
@@ -57,17 +58,18 @@ def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affin
     if prof.get('tiled') and (data.shape[1] % 16 or data.shape[2] % 16):
         prof.update(tiled=False, blockysize=data.shape[1])
         prof.pop('blockxsize', None)
-    with warnings.catch_warnings(), atomic_output(path, raster=True) as tmp:
-        if 'transform' not in prof:  # written and verified without georeferencing on purpose
+    with warnings.catch_warnings(), MemoryFile() as memory:
+        if 'transform' not in prof:  # written without georeferencing on purpose
             warnings.simplefilter('ignore', NotGeoreferencedWarning)
-        _write_chip_file(tmp, data, prof, mask, colormap, tags, band_tags)
+        _encode_chip(memory, data, prof, mask, colormap, tags, band_tags)
+        write_bytes(path, memory.getbuffer())
 
 
-def _write_chip_file(tmp: PathLike, data: np.ndarray, prof: dict, mask: Optional[np.ndarray],
-                     colormap: Optional[Mapping[int, Sequence[int]]], tags: Optional[Dict[str, str]],
-                     band_tags: Optional[Dict[str, str]]) -> None:
-    """Write the chip's pixels, mask, colour table and tags into ``tmp``."""
-    with rasterio.open(tmp, 'w', **prof) as dst:
+def _encode_chip(memory: MemoryFile, data: np.ndarray, prof: dict, mask: Optional[np.ndarray],
+                 colormap: Optional[Mapping[int, Sequence[int]]], tags: Optional[Dict[str, str]],
+                 band_tags: Optional[Dict[str, str]]) -> None:
+    """Encode the chip's pixels, mask, colour table and tags into ``memory``."""
+    with memory.open(**prof) as dst:
         dst.write(data)
         if mask is not None:
             dst.write_mask(mask.astype(np.uint8) * 255)

@@ -8,6 +8,7 @@ name, and a failed write raises :class:`~rsseg.formats.files.WriteError` naming 
 file carries :data:`COMPLETE_TAG`, which resuming callers check with :func:`is_complete`.
 """
 import json
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -107,6 +108,7 @@ class CogWriter:
         fill = 0 if nodata is None or np.isnan(nodata) else nodata
         self._buf = np.full((self.count, self.blocksize, self.width), fill, dtype)
         self._next_row = self._flushed = self._filled = 0
+        self.timings = dict(overviews_s=0.0, cog_copy_s=0.0)  # seconds of close(): overviews, COG copy + check
         self._dst = self._open_intermediate(dtype, crs, transform)
 
     def _open_intermediate(self, dtype: str, crs: object, transform: object) -> rasterio.io.DatasetWriter:
@@ -161,11 +163,14 @@ class CogWriter:
             self.abort()
             raise ValueError(f'{self.path}: only {self._next_row} of {self.height} rows were written')
         try:
+            tic = time.perf_counter()
             self._finish_intermediate()
+            toc = time.perf_counter()
             with atomic_output(self.path, raster=True) as out_tmp:
                 rio_copy(str(self._tmp), str(out_tmp), driver='GTiff', copy_src_overviews=True, tiled=True,
                          blockxsize=self.blocksize, blockysize=self.blocksize, compress=self.compress,
                          interleave='pixel', BIGTIFF='IF_SAFER')
+            self.timings.update(overviews_s=toc - tic, cog_copy_s=time.perf_counter() - toc)
         except BaseException:
             self.abort()
             raise

@@ -1,18 +1,22 @@
-"""Colour-coded label images (RGB or palette PNG/TIFF) → uint8 class-index GeoTIFFs aligned with their image."""
+"""Colour-coded label images (RGB or palette PNG/TIFF) → uint8 class-index GeoTIFFs aligned with their image: one
+mask (:func:`convert_color_mask`) or a folder of them (:func:`convert_folder`)."""
+import sys
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from rasterio.enums import Resampling
+from tqdm import tqdm
 
 from rsseg.formats.errors import GeoError
-from rsseg.formats.files import PathLike
+from rsseg.formats.files import OutputLock, PathLike, remove_stale_temps
 from rsseg.formats.palette import Palette
 
 from .chips import chip_profile, write_chip
 from .class_styles import class_colormap
 from .cog import read_tags
 from .io import open_raster
+from .scenes import list_images, pair_by_stem
 
 PALETTE_TAG = 'RSSEG_PALETTE'
 
@@ -82,3 +86,35 @@ def write_label_raster(out: PathLike, labels: np.ndarray, crs, transform, palett
 def made_with(path: PathLike, palette: Palette) -> bool:
     """Whether the label raster ``path`` exists, is readable and was written with ``palette``."""
     return Path(path).is_file() and read_tags(path).get(PALETTE_TAG) == palette.digest()
+
+
+def convert_folder(images: str, masks: str, palette: str, out: str, resize: bool = False,
+                   progress: bool = True) -> List[Path]:
+    """Convert every image's mask; returns the label paths (``OUT/<stem>.tif``) in image order.
+
+    Raises:
+        ValueError: Some masks could not be converted (all are tried; the others are written).
+    """
+    pal = Palette.from_file(palette)
+    pairs = pair_by_stem(list_images(images), list_images(masks))
+    out_dir = Path(out)
+    written, failed = [], []
+    with OutputLock(out_dir, 'label output folder'):
+        remove_stale_temps(out_dir)
+        for image, mask in tqdm(pairs, desc='masks', unit='mask', disable=not progress):
+            target = out_dir / f'{image.stem}.tif'
+            if made_with(target, pal):
+                written.append(target)
+                continue
+            if target.exists():
+                print(f'warning: {target} was not made with palette {palette} (or is unreadable): converting again',
+                      file=sys.stderr)
+            try:
+                convert_color_mask(image, mask, pal, target, resize=resize)
+                written.append(target)
+            except ValueError as exc:
+                failed.append(str(exc))
+    if failed:
+        more = f' (and {len(failed) - 1} more: {"; ".join(failed[1:4])})' if len(failed) > 1 else ''
+        raise ValueError(f'{len(failed)} of {len(pairs)} mask(s) not converted: {failed[0]}{more}')
+    return written

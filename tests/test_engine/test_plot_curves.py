@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from rsseg.cli.plot_curves import find_scalars, group_keys, load_scalars, main
+from rsseg.cli.plot_curves import main
+from rsseg.utils.curves import group_keys
+from rsseg.utils.scalars import find_scalars, load_scalars
 
 
 def _write_run(root: Path, stamp: str = '20260101_000000', iters: int = 20) -> Path:

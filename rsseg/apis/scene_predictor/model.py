@@ -2,6 +2,7 @@
 
 Importing this module imports :mod:`rsseg.plugin`, so rsseg's modules are registered and checkpoints load safely.
 """
+import copy
 import re
 from contextlib import nullcontext
 from pathlib import Path
@@ -42,6 +43,32 @@ def load_model(config: Union[PathLike, Config], checkpoint: PathLike,
     meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
     model.dataset_meta = meta.get('dataset_meta')
     return model.to(device).eval(), config, meta
+
+
+@torch.no_grad()
+def fuse_conv_bn_checked(model: torch.nn.Module, in_channels: Optional[int], size: int = 64,
+                         tol: float = 1e-4) -> Tuple[torch.nn.Module, bool]:
+    """The model with each eval-mode BatchNorm folded into the convolution before it (mmcv's ``fuse_conv_bn``, as
+    mmdet's ``--fuse-conv-bn``): one convolution instead of two passes over every activation.
+
+    ``fuse_conv_bn`` pairs a BatchNorm with the convolution listed before it; a model whose BatchNorm does not follow
+    its convolution would come out wrong, so the fused copy is used only if its logits on a probe input equal the
+    original's (within ``tol``). Returns ``(model, fused)``.
+    """
+    from mmcv.cnn import fuse_conv_bn
+    from mmseg.structures import SegDataSample
+    if in_channels is None or not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return model, False
+    device = next(model.parameters()).device
+    probe = torch.rand(2, in_channels, size, size, generator=torch.Generator().manual_seed(0)).to(device)
+    metas = [SegDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size))
+                           ).metainfo for _ in range(2)]
+    fused = fuse_conv_bn(copy.deepcopy(model)).eval()
+    try:
+        same = torch.allclose(fused.encode_decode(probe, metas), model.encode_decode(probe, metas), atol=tol, rtol=tol)
+    except Exception:  # noqa: BLE001 - a model the probe does not fit: keep it as it is
+        return model, False
+    return (fused, True) if same else (model, False)
 
 
 def model_in_channels(model: torch.nn.Module) -> Optional[int]:

@@ -30,7 +30,14 @@ from rsseg.version import __version__
 from ..infer_settings import resolve_settings
 from .log import get_logger, log_scene
 from .memory import cache_bytes
-from .model import class_probabilities, default_window, load_model, model_in_channels, model_num_classes
+from .model import (
+    class_probabilities,
+    default_window,
+    fuse_conv_bn_checked,
+    load_model,
+    model_in_channels,
+    model_num_classes,
+)
 from .outputs import ensure_writable, output_paths, outputs_complete, provenance, stale_settings
 from .preview import write_preview
 from .reader import ReadFn
@@ -64,6 +71,8 @@ class ScenePredictor:
             512 MiB). Memory knobs: blending holds about ``4 x classes x overlap px x width`` bytes, the model's
             activations grow with ``batch_size x window^2``, reading holds ``prefetch`` batches and this cache.
         progress: Show a tqdm bar over each scene's windows.
+        fuse_conv_bn: Fold BatchNorm into the convolution before it (:func:`.model.fuse_conv_bn_checked`: kept only
+            where a probe gives the same logits); off runs the model exactly as trained.
     """
 
     def __init__(self, config: Union[PathLike, Config], checkpoint: PathLike, device: str = 'cpu', *,
@@ -71,7 +80,7 @@ class ScenePredictor:
                  blend: str = 'hann', amp: bool = False, native_gsd: bool = False,
                  allow_no_crs: bool = False, bands: Optional[Sequence[int]] = None, max_resample: float = 8.0,
                  compress: str = 'deflate', prefetch: int = 2, cache_mb: Optional[int] = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, fuse_conv_bn: bool = False) -> None:
         self.model, self.cfg, meta = load_model(config, checkpoint, device)
         self.device = torch.device(device)
         self.config_name, self.checkpoint_name = Path(str(self.cfg.filename or 'config')).name, Path(checkpoint).name
@@ -81,6 +90,9 @@ class ScenePredictor:
         self.settings = resolve_settings(self.cfg, cfg_path, meta).complete(
             self.num_classes, getattr(self.model, 'dataset_meta', None))
         self.in_channels = model_in_channels(self.model)
+        self.fused = False
+        if fuse_conv_bn:
+            self.model, self.fused = fuse_conv_bn_checked(self.model, self.in_channels)
         default_win, default_overlap = default_window(self.cfg)
         self.window = int(default_win if window is None else window)  # 0 is refused below, not the default
         self.overlap = float(default_overlap if overlap is None and default_overlap is not None else
@@ -215,15 +227,22 @@ class ScenePredictor:
         grid_t = grid_transform(info, factor)
         paths = {k: (out[k] if factor is None else temp_path(out[k], 'grid')) for k in ('classes', 'confidence')}
         kinds = ['classes'] + (['confidence'] if confidence else [])
+        timings: Dict[str, float] = {}
         with ExitStack() as stack:
             writers = {k: self._writer(stack, paths[k], height, width, info.crs, grid_t, k, factor is None)
                        for k in kinds}
-            sink = file_sink(stack, writers, self.settings.ignore_index)
+            sink = file_sink(stack, writers, self.settings.ignore_index, timings)
             # The stack closes the writer thread first, then the confidence writer, the class map last.
             stats_out = self._run(lambda: open_window_reader(info.path, bands, factor), height, width, stats, sink)
+        for writer in writers.values():
+            for key, seconds in writer.timings.items():
+                timings[key] = timings.get(key, 0.0) + seconds
+        stats_out.update(timings)
         if factor is not None:
+            tic = time.perf_counter()
             try:
                 warp_back(info, bands, paths, out, kinds, self._writer)
+                stats_out['warp_back_s'] = time.perf_counter() - tic
             finally:
                 for path in paths.values():
                     if path.exists():

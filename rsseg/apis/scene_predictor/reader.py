@@ -1,5 +1,6 @@
 """The reader thread's work: windows of the working grid read, normalised and batched, nodata-only windows skipped."""
-from typing import Callable, ContextManager, Iterator, List, Tuple
+import time
+from typing import Callable, ContextManager, Dict, Iterator, List, Tuple
 
 import numpy as np
 
@@ -10,24 +11,29 @@ WindowGrid = Tuple[List[int], List[int], int, int]
 
 
 def read_batches(open_reader: Callable[[], ContextManager[ReadFn]], grid: WindowGrid, batch_size: int,
-                 stats: NormStats) -> Iterator[tuple]:
+                 stats: NormStats, timings: Dict[str, float]) -> Iterator[tuple]:
     """Reader thread: ``(positions, data, valids, upto, skipped)`` batches of windows with valid pixels.
 
     ``grid`` is ``(rows, cols, win_h, win_w)``. ``upto`` is the row-major index of the last window read (every window
     up to it is in this or an earlier batch, or was skipped); ``skipped`` counts windows without any valid pixel since
-    the previous batch. The last item may hold no windows.
+    the previous batch. The last item may hold no windows. Seconds spent reading and normalising are added to
+    ``timings`` (``read_s``, ``normalise_s``).
     """
     rows, cols, win_h, win_w = grid
     pending: List[tuple] = []
     skipped = 0
     with open_reader() as read:
         for index, (row, col) in enumerate((r, c) for r in rows for c in cols):
+            tic = time.perf_counter()
             data, valid = read(row, col, win_h, win_w)
+            toc = time.perf_counter()
+            timings['read_s'] += toc - tic
             if not valid.any():
                 skipped += 1
                 continue
             img = stats.apply(data)
             img[:, ~valid] = 0.0                  # as the training loader does
+            timings['normalise_s'] += time.perf_counter() - toc
             pending.append(((row, col), img, valid))
             if len(pending) == batch_size:
                 yield _batch(pending, index, skipped)

@@ -65,23 +65,31 @@ class SlidingWindows:
             width: Working grid width.
             stats: Normalisation to float32 [0, 1].
             sink: Called with ``(row, classes, confidence)`` for finished rows, in row order.
+
+        Timings: ``forward_s`` (model), ``blend_s`` (blending, rows finished), ``read_s`` and ``normalise_s`` (in the
+        reader thread, overlapping the others).
         """
         from tqdm import tqdm
         grid = window_grid(height, width, self.window, self.stride)
         rows, cols, win_h, win_w = grid
         acc = BlendAccumulator(height, width, rows, cols, (win_h, win_w), max(self.num_classes, 2),
                                self.ignore_index)
-        counters = dict(forward_s=0.0, windows=float(len(rows) * len(cols)), skipped_windows=0.0, batches=0.0)
+        counters = dict(forward_s=0.0, windows=float(len(rows) * len(cols)), skipped_windows=0.0, batches=0.0,
+                        read_s=0.0, normalise_s=0.0, blend_s=0.0)
         bar = tqdm(total=len(rows) * len(cols), desc='windows', unit='win', leave=False, disable=not self.progress)
-        reader = Producer(lambda: read_batches(open_reader, grid, self.batch_size, stats), self.prefetch)
+        reader = Producer(lambda: read_batches(open_reader, grid, self.batch_size, stats, counters), self.prefetch)
         try:
             for positions, data, valids, upto, skipped in reader:
                 if positions:
                     self._predict_batch(positions, data, valids, acc, height, width, counters)
                 emitted = 0
+                tic = time.perf_counter()
                 for row, classes, conf in acc.advance(upto):
+                    counters['blend_s'] += time.perf_counter() - tic
                     sink(row, classes, conf)
                     emitted += 1
+                    tic = time.perf_counter()
+                counters['blend_s'] += time.perf_counter() - tic
                 if emitted:
                     release_free_memory()
                 counters['skipped_windows'] += skipped
@@ -99,7 +107,9 @@ class SlidingWindows:
         weights = [window_weights(h, w, self.blend, border_flags(r, c, h, w, height, width)) for r, c in positions]
         tic = time.perf_counter()
         probs = self.forward(data, np.stack(weights))
-        counters['forward_s'] += time.perf_counter() - tic
+        toc = time.perf_counter()
+        counters['forward_s'] += toc - tic
         counters['batches'] += 1
         for (row, col), prob, weight, valid in zip(positions, probs, weights, valids):
             acc.add(prob, weight, valid, row, col)
+        counters['blend_s'] += time.perf_counter() - toc

@@ -1,5 +1,6 @@
 """Writing a scene's outputs: the class-map and confidence COG writers, rows handed to them through the writer
 thread, and the class map's GIS sidecars (category names, QGIS style)."""
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Dict
@@ -30,17 +31,24 @@ def open_writer(stack: ExitStack, path: Path, height: int, width: int, crs: Any,
     return writer
 
 
-def file_sink(stack: ExitStack, writers: Dict[str, CogWriter], nodata: int) -> RowSink:
-    """A row sink writing through a background thread; joined before the writers close."""
+def file_sink(stack: ExitStack, writers: Dict[str, CogWriter], nodata: int, timings: Dict[str, float]) -> RowSink:
+    """A row sink writing through a background thread; joined before the writers close. The writer thread's
+    seconds go to ``timings['write_s']``."""
     consumer = Consumer()
     stack.callback(consumer.close)
+    timings.setdefault('write_s', 0.0)
+
+    def write(writer: CogWriter, row: int, data: np.ndarray) -> None:
+        tic = time.perf_counter()
+        writer.write_rows(row, data)
+        timings['write_s'] += time.perf_counter() - tic
 
     def sink(row: int, classes: np.ndarray, conf: np.ndarray) -> None:
-        consumer.submit(writers['classes'].write_rows, row, classes)
+        consumer.submit(write, writers['classes'], row, classes)
         if 'confidence' in writers:
             percent = np.round(conf * np.float16(100)).astype(np.uint8)
             percent[classes == nodata] = nodata
-            consumer.submit(writers['confidence'].write_rows, row, percent)
+            consumer.submit(write, writers['confidence'], row, percent)
     return sink
 
 
