@@ -4,12 +4,12 @@
 (b) peak RSS for a 2k x 2k and a 16k x 16k generated scene (goal: flat), with a light model so the 16k run takes
     about a minute on 2 cores (the model's own memory does not depend on the scene size);
 (c) mmseg's own ``inference_model`` in slide mode on the same model, scene, window and stride: time and peak-memory
-    ratios, plus the agreement of the two class maps (DeepLabV3+ on the 2k scene; the light model on a 4k scene to
-    show how mmseg's whole-scene buffers grow);
+    ratios, plus the agreement of the two class maps (DeepLabV3+ on the 2k scene, with rsseg's default fast model
+    and with ``--exact-model``; the light model on a 4k scene to show how mmseg's whole-scene buffers grow);
 (d) the pipeline's own ceiling: the 4k scene with the model forward replaced by a constant (a null model), in MP/s
     (what a GPU fast enough to make the model free would reach), with where its time goes: read, normalise (reader
-    thread), blend (blending and finishing rows), write (writer thread), overviews and the COG copy (at the end).
-    The reader and writer threads overlap the calling thread, so the parts may add up to more than the wall time.
+    thread), blend (blender thread), write (writer thread), overviews and the COG copy (at the end). The threads
+    overlap the calling thread, so the parts may add up to more than the wall time.
 
 Usage::
 
@@ -141,7 +141,7 @@ def worker_rsseg(args: argparse.Namespace) -> dict:
     """rsseg's ScenePredictor on one scene, writing the COG."""
     from rsseg.apis import ScenePredictor
     predictor = ScenePredictor(args.config, args.checkpoint, 'cpu', window=args.window, overlap=args.overlap,
-                               batch_size=args.batch_size, progress=False)
+                               batch_size=args.batch_size, progress=False, fast_model=not args.exact_model)
     base = _rss_mb()
     result = predictor.predict_scene(args.scene, args.out, overwrite=True)
     return dict(wall_s=result.seconds, forward_s=result.stats['forward_s'],
@@ -198,11 +198,13 @@ def worker_mmseg(args: argparse.Namespace) -> dict:
                 peak_rss_mb=_peak_mb(), output=args.out + '.npy')
 
 
-def run_worker(kind: str, model: Dict[str, str], scene: Path, out: Path, args: argparse.Namespace) -> dict:
+def run_worker(kind: str, model: Dict[str, str], scene: Path, out: Path, args: argparse.Namespace,
+               exact_model: bool = False) -> dict:
     """Run one measurement in a fresh interpreter and parse its RESULT line."""
     cmd = [sys.executable, __file__, '--worker', kind, '--config', model['config'], '--checkpoint',
            model['checkpoint'], '--scene', str(scene), '--out', str(out), '--window', str(args.window),
-           '--overlap', str(args.overlap), '--batch-size', str(args.batch_size)]
+           '--overlap', str(args.overlap), '--batch-size', str(args.batch_size)] + (
+        ['--exact-model'] if exact_model else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')]
     if proc.returncode or not lines:
@@ -242,6 +244,10 @@ def print_table(res: dict) -> None:
               f"{c['time_ratio']:.2f} ({c['rsseg']['wall_s']:.1f} vs {c['mmseg']['wall_s']:.1f} s), peak memory ratio "
               f"{c['peak_rss_ratio']:.2f} (working memory {c['working_mb_rsseg']:.0f} vs {c['working_mb_mmseg']:.0f} "
               f"MiB), class-map agreement {c['agreement']:.4f}")
+    c = res['c_vs_mmseg_slide']
+    print(f"    with --exact-model (no BatchNorm folding, no channels-last): time ratio "
+          f"{c['time_ratio_exact_model']:.2f} ({c['rsseg_exact_model']['wall_s']:.1f} s, forward share "
+          f"{c['rsseg_exact_model']['forward_share']:.3f})")
     d = res['d_pipeline_ceiling']
     print(f"(d) pipeline ceiling (null model) on {d['scene']}: {d['mp_per_s']:.1f} MP/s ({d['wall_s']:.2f} s; "
           f"{stage_line(d)})")
@@ -263,6 +269,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--work-dir', default=str(REPO / 'work_dirs' / 'bench_predict'))
     parser.add_argument('--skip-large', action='store_true', help='leave out the large scene of (b)')
     parser.add_argument('--worker', choices=['rsseg', 'mmseg', 'null'], help=argparse.SUPPRESS)
+    parser.add_argument('--exact-model', action='store_true', help=argparse.SUPPRESS)
     for name in ('--config', '--checkpoint', '--scene', '--out'):
         parser.add_argument(name, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -280,6 +287,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     models = {name: write_model(work, name, small) for name in ('deeplab', 'light')}
     ours = run_worker('rsseg', models['deeplab'], small, work / 'out' / 'deeplab', args)
     theirs = run_worker('mmseg', models['deeplab'], small, work / 'out' / 'deeplab' / 'mmseg', args)
+    (work / 'out' / 'exact').mkdir(parents=True, exist_ok=True)
+    exact = run_worker('rsseg', models['deeplab'], small, work / 'out' / 'exact', args, exact_model=True)
     runs = {f'{args.small}px': run_worker('rsseg', models['light'], small, work / 'out' / 'light', args)}
     if not args.skip_large:
         large = write_scene(work / f'scene_{args.large}.tif', args.large)
@@ -298,7 +307,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                               if len(keys) > 1 else None),
                         pixel_ratio=(args.large / args.small) ** 2),
         c_vs_mmseg_slide=dict(model='deeplabv3plus_r18-tiny', scene=f'{args.small}px', rsseg=ours, mmseg=theirs,
-                              time_ratio=ours['wall_s'] / theirs['wall_s'],
+                              time_ratio=ours['wall_s'] / theirs['wall_s'], rsseg_exact_model=exact,
+                              time_ratio_exact_model=exact['wall_s'] / theirs['wall_s'],
                               peak_rss_ratio=ours['peak_rss_mb'] / theirs['peak_rss_mb'],
                               working_mb_rsseg=ours['peak_rss_mb'] - ours['base_rss_mb'],
                               working_mb_mmseg=theirs['peak_rss_mb'] - theirs['base_rss_mb'],

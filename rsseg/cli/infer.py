@@ -55,9 +55,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--overwrite', action='store_true', help='predict again even if complete outputs exist')
     parser.add_argument('--compress', choices=['deflate', 'zstd'], default='deflate', help='output compression')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
-    parser.add_argument('--no-fuse-conv-bn', action='store_true',
-                        help='run the model exactly as trained (default: BatchNorm folded into its convolution, kept '
-                             'only where a probe gives the same logits)')
+    parser.add_argument('--exact-model', action='store_true',
+                        help='run the model exactly as trained (default: a faster copy, BatchNorm folded into its '
+                             'convolutions and channels-last, used where a probe gives the same logits)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config settings')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
@@ -157,7 +157,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         batch_size=args.batch_size, prefetch=args.prefetch, cache_mb=args.cache_mb, blend=args.blend, amp=args.amp,
         native_gsd=args.native_gsd, allow_no_crs=args.allow_no_crs, bands=args.bands,
         max_resample=args.max_resample, compress=args.compress, progress=not args.no_progress,
-        fuse_conv_bn=not args.no_fuse_conv_bn)
+        fast_model=not args.exact_model)
     mine = scenes[rank::world]
     logger.info(f'{len(mine)} of {len(scenes)} scene(s) on this rank -> {args.out} (window {predictor.window}, '
                 f'overlap {predictor.overlap:g}, settings from {predictor.settings.source})')

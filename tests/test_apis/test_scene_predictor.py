@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import torch
 
 from rsseg.apis import ScenePredictor, collect_scenes
 from rsseg.apis.infer_settings import resolve_settings
@@ -99,17 +100,46 @@ def test_file_prediction_equals_in_memory_prediction(predictor, tmp_path: Path) 
 
 
 def test_batching_and_read_ahead_do_not_change_the_result(model_files, tmp_path: Path) -> None:
-    """Batches spanning window rows, one window per batch, deep or shallow read-ahead: the same maps."""
+    """Batches spanning window rows, one window per batch, deep or shallow read-ahead: the same maps (the exact model:
+    the fast one's channels-last kernels may round differently per batch size)."""
     scene = write_scene(tmp_path / 'tall.tif', width=140, height=300, nodata_box=(100, 40, 60, 60))
     outs = []
     for batch, prefetch in ((1, 1), (7, 4)):
         p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=40, overlap=0.25, batch_size=batch,
-                           prefetch=prefetch, progress=False)
+                           prefetch=prefetch, progress=False, fast_model=False)
         out = tmp_path / f'b{batch}'
         p.predict_scene(scene, out, confidence=True)
         outs.append((_read(out / 'tall.tif'), _read(out / 'tall.confidence.tif')))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_the_fast_model_gives_the_exact_models_maps(model_files, tmp_path: Path) -> None:
+    """The default fast copy (BatchNorm folded, channels-last) is used, and changes outputs by rounding only."""
+    scene = write_scene(tmp_path / 's.tif', width=170, height=130, nodata_box=(0, 0, 20, 30))
+    maps = {}
+    for fast in (True, False):
+        p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=48, overlap=0.25, progress=False,
+                           fast_model=fast)
+        assert p.fast_model is fast
+        out = p.predict_scene(scene, tmp_path / str(fast), confidence=True).output
+        maps[fast] = _read(out), _read(out.with_name('s.confidence.tif')).astype(int)
+    np.testing.assert_array_equal(maps[True][0], maps[False][0])
+    assert np.abs(maps[True][1] - maps[False][1]).max() <= 1
+
+
+def test_a_model_the_fast_copy_would_change_runs_as_it_is(model_files, monkeypatch) -> None:
+    """A fused copy whose logits differ from the model's on the probe is not used."""
+    import mmcv.cnn
+
+    def broken_fuse(module):
+        for m in module.modules():
+            if isinstance(m, torch.nn.modules.conv._ConvNd):
+                m.weight.data.mul_(1.5)
+        return module
+    monkeypatch.setattr(mmcv.cnn, 'fuse_conv_bn', broken_fuse)
+    p = ScenePredictor(str(model_files[0]), str(model_files[1]), window=48, overlap=0.25, progress=False)
+    assert p.fast_model is False
 
 
 def test_blending_memory_does_not_depend_on_scene_height(model_files, tmp_path: Path) -> None:

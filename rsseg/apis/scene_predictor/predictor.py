@@ -33,7 +33,7 @@ from .memory import cache_bytes
 from .model import (
     class_probabilities,
     default_window,
-    fuse_conv_bn_checked,
+    fast_inference_model,
     load_model,
     model_in_channels,
     model_num_classes,
@@ -71,8 +71,9 @@ class ScenePredictor:
             512 MiB). Memory knobs: blending holds about ``4 x classes x overlap px x width`` bytes, the model's
             activations grow with ``batch_size x window^2``, reading holds ``prefetch`` batches and this cache.
         progress: Show a tqdm bar over each scene's windows.
-        fuse_conv_bn: Fold BatchNorm into the convolution before it (:func:`.model.fuse_conv_bn_checked`: kept only
-            where a probe gives the same logits); off runs the model exactly as trained.
+        fast_model: Run a faster copy of the model: BatchNorm folded into convolutions, channels-last
+            (:func:`.model.fast_inference_model`; used only where a probe gives the same logits, so outputs differ by
+            float rounding); False runs the model exactly as trained.
     """
 
     def __init__(self, config: Union[PathLike, Config], checkpoint: PathLike, device: str = 'cpu', *,
@@ -80,7 +81,7 @@ class ScenePredictor:
                  blend: str = 'hann', amp: bool = False, native_gsd: bool = False,
                  allow_no_crs: bool = False, bands: Optional[Sequence[int]] = None, max_resample: float = 8.0,
                  compress: str = 'deflate', prefetch: int = 2, cache_mb: Optional[int] = None,
-                 progress: bool = True, fuse_conv_bn: bool = False) -> None:
+                 progress: bool = True, fast_model: bool = True) -> None:
         self.model, self.cfg, meta = load_model(config, checkpoint, device)
         self.device = torch.device(device)
         self.config_name, self.checkpoint_name = Path(str(self.cfg.filename or 'config')).name, Path(checkpoint).name
@@ -90,9 +91,9 @@ class ScenePredictor:
         self.settings = resolve_settings(self.cfg, cfg_path, meta).complete(
             self.num_classes, getattr(self.model, 'dataset_meta', None))
         self.in_channels = model_in_channels(self.model)
-        self.fused = False
-        if fuse_conv_bn:
-            self.model, self.fused = fuse_conv_bn_checked(self.model, self.in_channels)
+        self.fast_model = False
+        if fast_model:
+            self.model, self.fast_model = fast_inference_model(self.model, self.in_channels)
         default_win, default_overlap = default_window(self.cfg)
         self.window = int(default_win if window is None else window)  # 0 is refused below, not the default
         self.overlap = float(default_overlap if overlap is None and default_overlap is not None else
@@ -267,7 +268,7 @@ class ScenePredictor:
         Returns:
             (N, num_classes, h, w) float32 probabilities (times ``weights``).
         """
-        return class_probabilities(self.model, self.device, self.amp, batch, weights)
+        return class_probabilities(self.model, self.device, self.amp, batch, weights, self.fast_model)
 
     # ------------------------------------------------------------------------------------------- preview
     def write_preview(self, info: SceneHeader, bands: Sequence[int], stats: NormStats, class_map: Path,

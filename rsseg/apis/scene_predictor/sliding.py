@@ -2,11 +2,12 @@
 
 Softmax probabilities are blended with Hann (or pyramid) weights in a :class:`~rsseg.geo.blend.BlendAccumulator`
 that holds only the cells a pending window can still touch (about the overlap band of one window row), so memory
-does not grow with the scene's height. Reading runs in a background thread (:mod:`.reader`, :mod:`.threads`).
+does not grow with the scene's height. Reading and blending run in background threads (:mod:`.reader`,
+:mod:`.threads`), so the calling thread runs the model and nothing else.
 """
 import time
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Dict, List, Optional, Tuple
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from rsseg.geo.tiling import spread_starts
 
 from .memory import release_free_memory
 from .reader import ReadFn, WindowGrid, read_batches
-from .threads import Producer
+from .threads import Consumer, Producer
 
 RowSink = Callable[[int, np.ndarray, np.ndarray], None]
 Forward = Callable[[np.ndarray, Optional[np.ndarray]], np.ndarray]
@@ -78,38 +79,51 @@ class SlidingWindows:
                         read_s=0.0, normalise_s=0.0, blend_s=0.0)
         bar = tqdm(total=len(rows) * len(cols), desc='windows', unit='win', leave=False, disable=not self.progress)
         reader = Producer(lambda: read_batches(open_reader, grid, self.batch_size, stats, counters), self.prefetch)
+        blender = Consumer(name='rsseg-blender')  # blending and finished rows, off the model's thread
         try:
             for positions, data, valids, upto, skipped in reader:
-                if positions:
-                    self._predict_batch(positions, data, valids, acc, height, width, counters)
-                emitted = 0
-                tic = time.perf_counter()
-                for row, classes, conf in acc.advance(upto):
-                    counters['blend_s'] += time.perf_counter() - tic
-                    sink(row, classes, conf)
-                    emitted += 1
-                    tic = time.perf_counter()
-                counters['blend_s'] += time.perf_counter() - tic
-                if emitted:
-                    release_free_memory()
-                counters['skipped_windows'] += skipped
-                bar.update(len(positions) + skipped)
+                probs, weights = self._forward(positions, data, height, width, counters)
+                blender.submit(self._blend, acc, positions, probs, weights, valids, upto, skipped, sink, counters,
+                               bar)
+        except BaseException:
+            blender.close(raise_error=False)
+            raise
         finally:
             reader.close()
             bar.close()
+        blender.close()
         counters['blend_peak_mb'] = acc.peak_bytes / 2 ** 20
         return counters
 
-    def _predict_batch(self, positions: List[Tuple[int, int]], data: np.ndarray, valids: List[np.ndarray],
-                       acc: BlendAccumulator, height: int, width: int, counters: Dict[str, float]) -> None:
-        """Model forward for one batch and blending of its windows into ``acc``."""
+    def _forward(self, positions: List[Tuple[int, int]], data: Optional[np.ndarray], height: int, width: int,
+                 counters: Dict[str, float]) -> Tuple[Optional[np.ndarray], List[np.ndarray]]:
+        """Weighted class probabilities of one batch (None for a batch without windows) and the windows' weights."""
+        if not positions or data is None:
+            return None, []
         h, w = data.shape[2:]
         weights = [window_weights(h, w, self.blend, border_flags(r, c, h, w, height, width)) for r, c in positions]
         tic = time.perf_counter()
         probs = self.forward(data, np.stack(weights))
-        toc = time.perf_counter()
-        counters['forward_s'] += toc - tic
+        counters['forward_s'] += time.perf_counter() - tic
         counters['batches'] += 1
-        for (row, col), prob, weight, valid in zip(positions, probs, weights, valids):
+        return probs, weights
+
+    @staticmethod
+    def _blend(acc: BlendAccumulator, positions: List[Tuple[int, int]], probs: Optional[np.ndarray],
+               weights: List[np.ndarray], valids: List[np.ndarray], upto: int, skipped: int, sink: RowSink,
+               counters: Dict[str, float], bar: Any) -> None:
+        """Blender thread: add a batch's windows to ``acc`` and hand the rows it finished to ``sink``."""
+        tic = time.perf_counter()
+        for (row, col), prob, weight, valid in zip(positions, probs if probs is not None else [], weights, valids):
             acc.add(prob, weight, valid, row, col)
-        counters['blend_s'] += time.perf_counter() - toc
+        emitted = 0
+        for row, classes, conf in acc.advance(upto):
+            counters['blend_s'] += time.perf_counter() - tic
+            sink(row, classes, conf)
+            emitted += 1
+            tic = time.perf_counter()
+        counters['blend_s'] += time.perf_counter() - tic
+        if emitted:
+            release_free_memory()
+        counters['skipped_windows'] += skipped
+        bar.update(len(positions) + skipped)

@@ -1,6 +1,8 @@
-"""The two background threads of a scene run: the reader hands batches over, the writer writes rows in order.
+"""The background threads of a scene run: the reader hands batches over, the blender and the writer run their calls
+in order.
 
-Reading, the model (the calling thread) and writing overlap; an error in either thread reaches the calling thread.
+Reading, the model (the calling thread), blending and writing overlap; an error in any thread reaches the calling
+thread.
 """
 import queue
 import threading
@@ -53,12 +55,13 @@ class Producer:
 
 
 class Consumer:
-    """Runs submitted calls in order in one background thread (the writer); the first error is re-raised."""
+    """Runs submitted calls in order in one background thread (the blender, the writer); the first error is
+    re-raised."""
 
-    def __init__(self, maxsize: int = 2) -> None:
+    def __init__(self, maxsize: int = 2, name: str = 'rsseg-writer') -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
         self._error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._run, daemon=True, name='rsseg-writer')
+        self._thread = threading.Thread(target=self._run, daemon=True, name=name)
         self._thread.start()
 
     def _run(self) -> None:
@@ -78,9 +81,10 @@ class Consumer:
             raise self._error
         self._queue.put((fn, args))
 
-    def close(self) -> None:
-        """Run what is queued, stop the thread and raise the first error of a call."""
+    def close(self, raise_error: bool = True) -> None:
+        """Run what is queued, stop the thread and raise the first error of a call (unless ``raise_error`` is
+        False: closing after another error)."""
         self._queue.put(None)
         self._thread.join()
-        if self._error is not None:
+        if self._error is not None and raise_error:
             raise self._error
