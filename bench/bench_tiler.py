@@ -29,8 +29,9 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import rasterio
@@ -133,6 +134,24 @@ def scene_megapixels(paths: Sequence[str]) -> float:
     return total
 
 
+@contextmanager
+def machine_cpu(record: Dict[str, List[Dict[str, float]]], key: str) -> Iterator[None]:
+    """Append the whole machine's CPU seconds spent while the block ran (user, system: the kernel's file-system work
+    included, idle) from /proc/stat to ``record[key]``: where a run's time goes beyond its own process."""
+    def sample() -> Optional[List[int]]:
+        try:
+            return [int(v) for v in Path('/proc/stat').read_text().split('\n', 1)[0].split()[1:]]
+        except OSError:
+            return None
+    before = sample()
+    yield
+    after = sample()
+    if before and after:
+        d = [(b - a) / os.sysconf('SC_CLK_TCK') for a, b in zip(before, after)]
+        record.setdefault(key, []).append(dict(user=round(d[0] + d[1], 2), system=round(d[2] + d[5] + d[6], 2),
+                                               idle=round(d[3] + d[4], 2)))
+
+
 def run_tiler(groups: Dict[str, List[str]], out: Path, chip: int, stride: int, min_valid: float, compress: str,
               workers: int) -> Tuple[float, Dict[str, list]]:
     """Seconds for the tiler over all groups (fresh output), and the chips written per scene path."""
@@ -215,22 +234,29 @@ def bench(args: argparse.Namespace) -> dict:
             chip, stride = (int(v) for v in setting.split('/'))
             row = dict(chip=chip, stride=stride)
             times: Dict[str, List[float]] = {'tiler': [], 'tiler_1worker': [], 'naive': [], 'codec_floor': []}
+            cpu: Dict[str, List[Dict[str, float]]] = {}
             for _ in range(args.repeat):
-                t, chips = run_tiler(groups, tmp / 'tiler', chip, stride, args.min_valid, args.compress, args.workers)
+                with machine_cpu(cpu, 'tiler'):
+                    t, chips = run_tiler(groups, tmp / 'tiler', chip, stride, args.min_valid, args.compress,
+                                         args.workers)
                 times['tiler'].append(t)
                 if args.workers > 1:
-                    times['tiler_1worker'].append(run_tiler(groups, tmp / 'tiler1', chip, stride, args.min_valid,
-                                                            args.compress, 1)[0])
-                t, written = run_naive(groups, tmp / 'naive', chip, stride, args.min_valid, args.compress)
+                    with machine_cpu(cpu, 'tiler_1worker'):
+                        times['tiler_1worker'].append(run_tiler(groups, tmp / 'tiler1', chip, stride,
+                                                                args.min_valid, args.compress, 1)[0])
+                with machine_cpu(cpu, 'naive'):
+                    t, written = run_naive(groups, tmp / 'naive', chip, stride, args.min_valid, args.compress)
                 times['naive'].append(t)
-                times['codec_floor'].append(run_codec_floor(groups, chips, chip, args.compress))
+                with machine_cpu(cpu, 'codec_floor'):
+                    times['codec_floor'].append(run_codec_floor(groups, chips, chip, args.compress))
             n_chips = sum(len(v) for v in chips.values())
             assert written == n_chips, f'naive wrote {written} chips, the tiler {n_chips}'
             for key, vals in times.items():
                 if vals:
                     sec = min(vals)  # best of the interleaved repeats: the machine may be shared
                     row[key] = dict(seconds=round(sec, 3), mp_per_s=round(mp / sec, 2),
-                                    all_seconds=[round(v, 3) for v in vals])
+                                    all_seconds=[round(v, 3) for v in vals],
+                                    machine_cpu=cpu.get(key, [None])[vals.index(sec)])
             row['chips'] = n_chips
             row['chip_megapixels'] = round(sum(w * h for v in chips.values() for _, _, w, h in v) / 1e6, 2)
             row['ratio_vs_naive'] = round(row['naive']['seconds'] / row['tiler']['seconds'], 2)
@@ -264,6 +290,11 @@ def print_table(report: dict) -> None:
               f"{r['naive']['mp_per_s']:>11} {r['codec_floor']['mp_per_s']:>11} {r['ratio_vs_naive']:>8} "
               f"{r['ratio_vs_codec_floor']:>8} {r.get('ratio_vs_codec_floor_1worker', r['ratio_vs_codec_floor']):>11}")
     print('goals: tiler >= 3x naive; >= 0.9x the (one-core) codec floor with 1 worker, >= 1.8x with 2 workers')
+    print('machine CPU seconds during the best run (user / system / idle):')
+    for r in report['results']:
+        cells = [f"{k} {r[k]['machine_cpu']['user']}/{r[k]['machine_cpu']['system']}/{r[k]['machine_cpu']['idle']}"
+                 for k in ('tiler', 'tiler_1worker', 'naive', 'codec_floor') if r.get(k, {}).get('machine_cpu')]
+        print(f"  {r['chip']}/{r['stride']}: " + ', '.join(cells))
 
 
 def main(argv=None) -> int:

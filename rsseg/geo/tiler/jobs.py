@@ -53,11 +53,11 @@ def make_jobs(scene: Scene, info: ScenePlan, config: TileConfig, out: Path, work
 
 
 def _chunk(starts: List[int], size: int, max_extent: int) -> List[List[int]]:
-    """Consecutive window starts in groups whose extent (first start to last window's end) is <= ``max_extent``."""
-    groups: List[List[int]] = [[starts[0]]]
-    for s in starts[1:]:
-        if s + size - groups[-1][0] <= max_extent:
-            groups[-1].append(s)
-        else:
-            groups.append([s])
-    return groups
+    """Consecutive window starts in as few groups as keep every group's extent (first start to last window's end)
+    <= ``max_extent``, with the windows spread evenly over the groups (equal jobs: no worker is left with a big one
+    at the end while the other idles)."""
+    for count in range(1, len(starts) + 1):
+        groups = [list(g) for g in np.array_split(np.asarray(starts), count)]
+        if all(g[-1] + size - g[0] <= max_extent for g in groups):
+            return [[int(v) for v in g] for g in groups]
+    return [[s] for s in starts]

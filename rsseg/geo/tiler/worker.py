@@ -67,17 +67,18 @@ def _tile(job: TileJob, written: List[str]) -> dict:
     cmap = class_colormap(coding.colors or default_colors(coding.num_classes)) if coding and labels is not None \
         else None
     records = []
+    all_valid = bool(valid.all())  # the common case: no chip needs its valid fraction counted
     for col, row, w, h in job.windows:
         sl = (slice(row - row0, row - row0 + h), slice(col - col0, col - col0 + w))
         chip_valid = valid[sl]
-        fraction = float(chip_valid.mean())
+        fraction = 1.0 if all_valid else float(chip_valid.mean())
         if fraction == 0.0 or fraction < config.min_valid:
             continue
         window = Window(col, row, w, h)
         transform = window_transform(window, grid.affine)
         stem = f'{scene.name}_r{row}_c{col}'
         img_path = out / 'img_dir' / f'{stem}.tif'
-        mask = chip_valid if info.masked and not chip_valid.all() else None
+        mask = chip_valid if info.masked and not all_valid and not chip_valid.all() else None
         write_chip(img_path, np.ascontiguousarray(data[(slice(None),) + sl]), profile, transform, mask=mask)
         written.append(str(img_path))
         record = dict(img=f'img_dir/{stem}.tif', scene=scene.name, window=[col, row, w, h],
