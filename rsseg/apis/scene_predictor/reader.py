@@ -16,12 +16,13 @@ def read_batches(open_reader: Callable[[], ContextManager[ReadFn]], grid: Window
 
     ``grid`` is ``(rows, cols, win_h, win_w)``. ``upto`` is the row-major index of the last window read (every window
     up to it is in this or an earlier batch, or was skipped); ``skipped`` counts windows without any valid pixel since
-    the previous batch. The last item may hold no windows. Seconds spent reading and normalising are added to
-    ``timings`` (``read_s``, ``normalise_s``).
+    the previous batch. The last item may hold no windows. The first and the last window go alone, so the model
+    starts after one read, not ``batch_size``, and only one window is left to blend after the model's last call.
+    Seconds spent reading and normalising are added to ``timings`` (``read_s``, ``normalise_s``).
     """
     rows, cols, win_h, win_w = grid
     pending: List[tuple] = []
-    skipped = 0
+    skipped, size, last = 0, 1, len(rows) * len(cols) - 1
     with open_reader() as read:
         for index, (row, col) in enumerate((r, c) for r in rows for c in cols):
             tic = time.perf_counter()
@@ -35,10 +36,10 @@ def read_batches(open_reader: Callable[[], ContextManager[ReadFn]], grid: Window
             img[:, ~valid] = 0.0                  # as the training loader does
             timings['normalise_s'] += time.perf_counter() - toc
             pending.append(((row, col), img, valid))
-            if len(pending) == batch_size:
+            if len(pending) == size or index == last - 1:
                 yield _batch(pending, index, skipped)
-                pending, skipped = [], 0
-    yield _batch(pending, len(rows) * len(cols) - 1, skipped)
+                pending, skipped, size = [], 0, batch_size
+    yield _batch(pending, last, skipped)
 
 
 def _batch(pending: List[tuple], upto: int, skipped: int) -> tuple:
