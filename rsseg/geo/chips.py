@@ -38,11 +38,17 @@ def chip_profile(dtype: str, count: int, height: int, width: int, crs: Optional[
 def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affine,
                mask: Optional[np.ndarray] = None, colormap: Optional[Mapping[int, Sequence[int]]] = None,
                tags: Optional[Dict[str, str]] = None, band_tags: Optional[Dict[str, str]] = None) -> None:
-    """Write a (C, H, W) chip atomically: encoded in memory, its bytes written under a temporary name, then renamed
-    (:func:`~rsseg.formats.files.write_bytes`: a full disk raises there, so nothing needs decoding again).
+    """Write a (C, H, W) chip atomically: :func:`encode_chip`, its bytes written under a temporary name, then renamed
+    (:func:`~rsseg.formats.files.write_bytes`: a full disk raises there, so nothing needs decoding again)."""
+    write_bytes(path, encode_chip(data, profile, transform, mask, colormap, tags, band_tags))
+
+
+def encode_chip(data: np.ndarray, profile: dict, transform: Affine, mask: Optional[np.ndarray] = None,
+                colormap: Optional[Mapping[int, Sequence[int]]] = None, tags: Optional[Dict[str, str]] = None,
+                band_tags: Optional[Dict[str, str]] = None) -> bytes:
+    """A (C, H, W) chip encoded as GeoTIFF bytes (in memory, nothing touches the disk).
 
     Args:
-        path: Destination ``.tif``.
         data: Pixels, (C, H, W), in the profile's dtype.
         profile: From :func:`chip_profile` (height/width are taken from ``data``).
         transform: The chip window's transform (``src.window_transform(window)``).
@@ -61,11 +67,11 @@ def write_chip(path: PathLike, data: np.ndarray, profile: dict, transform: Affin
     with warnings.catch_warnings(), MemoryFile() as memory:
         if 'transform' not in prof:  # written without georeferencing on purpose
             warnings.simplefilter('ignore', NotGeoreferencedWarning)
-        _encode_chip(memory, data, prof, mask, colormap, tags, band_tags)
-        write_bytes(path, memory.getbuffer())
+        _encode_into(memory, data, prof, mask, colormap, tags, band_tags)
+        return bytes(memory.getbuffer())
 
 
-def _encode_chip(memory: MemoryFile, data: np.ndarray, prof: dict, mask: Optional[np.ndarray],
+def _encode_into(memory: MemoryFile, data: np.ndarray, prof: dict, mask: Optional[np.ndarray],
                  colormap: Optional[Mapping[int, Sequence[int]]], tags: Optional[Dict[str, str]],
                  band_tags: Optional[Dict[str, str]]) -> None:
     """Encode the chip's pixels, mask, colour table and tags into ``memory``."""

@@ -149,6 +149,17 @@ class TestChips:
         _tile(scenes, tmp_path / 'b', workers=2)
         assert _digest(tmp_path / 'a') == _digest(tmp_path / 'b')
 
+    def test_report_times_each_stage_of_every_worker(self, tmp_path):
+        """bench/bench_tiler.py's breakdown: reading, encoding and writing are timed in the workers and summed."""
+        scenes = [Scene(f's{i}', *map(str, make_scene(tmp_path / 'in', f's{i}', seed=i))) for i in range(3)]
+        one, two = (_tile(scenes, tmp_path / f'w{n}', workers=n) for n in (1, 2))
+        for report in (one, two):
+            assert sorted(report.timings) == ['encode_s', 'read_s', 'write_s']
+            assert all(v > 0 for v in report.timings.values()), report.timings
+            assert sum(report.timings.values()) < report.seconds * 2
+        resumed = _tile(scenes, tmp_path / 'w1', workers=1)
+        assert resumed.resumed == ['s0', 's1', 's2'] and resumed.timings == {}
+
 
 class TestGrid:
 

@@ -17,6 +17,8 @@ class TileReport:
         chips: Chips in the manifest.
         megapixels: Megapixels of chip windows processed in this run (image pixels on the common grid).
         seconds: Wall time.
+        timings: Seconds summed over the workers' jobs: ``read_s`` (the scenes' pixels, labels and validity on the
+            common grid), ``encode_s`` (chips encoded in memory), ``write_s`` (chip files written and renamed).
     """
 
     manifest: Optional[Path]
@@ -27,6 +29,7 @@ class TileReport:
     chips: int = 0
     megapixels: float = 0.0
     seconds: float = 0.0
+    timings: Dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line per outcome, for the CLI."""

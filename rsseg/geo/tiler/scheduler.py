@@ -52,6 +52,8 @@ def tile_all(pool: Pool, scenes: Sequence[Scene], infos: Dict[str, ScenePlan], c
                 name = job.scene.name
                 res = fut.result()
                 bar.update(len(job.windows))
+                for key, seconds in res['timings'].items():
+                    report.timings[key] = report.timings.get(key, 0.0) + seconds
                 written[name].extend(res['written'])
                 if res['error'] is not None:
                     failed.setdefault(name, res['error'])
