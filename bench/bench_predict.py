@@ -180,10 +180,7 @@ def worker_null(args: argparse.Namespace) -> dict:
         return probs if weights is None else probs * weights[:, None]
 
     predictor.forward = constant  # type: ignore[method-assign]
-    result = predictor.predict_scene(args.scene, args.out, overwrite=True)
-    return dict(wall_s=result.seconds, mp_per_s=result.megapixels / result.seconds,
-                stages={k: result.stats.get(k, 0.0) for k in STAGES}, windows=int(result.stats['windows']),
-                peak_rss_mb=_peak_mb(), output=str(result.output))
+    return dict(scene_run(predictor.predict_scene(args.scene, args.out, overwrite=True)), peak_rss_mb=_peak_mb())
 
 
 def worker_mmseg(args: argparse.Namespace) -> dict:

@@ -287,6 +287,7 @@ def bench(args: argparse.Namespace) -> dict:
                 with machine_cpu(cpu, 'naive'):
                     t, written = run_naive(groups, tmp / 'naive', chip, stride, args.min_valid, args.compress)
                 times['naive'].append(t)
+                stages['naive'].append({})
                 stages['codec_floor'].append({})
                 with machine_cpu(cpu, 'codec_floor'):
                     times['codec_floor'].append(run_codec_floor(groups, chips, chip, args.compress,
@@ -295,6 +296,7 @@ def bench(args: argparse.Namespace) -> dict:
                     with machine_cpu(cpu, 'codec_floor_parallel'):
                         times['codec_floor_parallel'].append(
                             run_codec_floor_parallel(groups, chips, chip, args.compress, args.workers))
+                    stages['codec_floor_parallel'].append({})
             n_chips = sum(len(v) for v in chips.values())
             assert written == n_chips, f'naive wrote {written} chips, the tiler {n_chips}'
             for key, vals in times.items():
@@ -303,8 +305,8 @@ def bench(args: argparse.Namespace) -> dict:
                     best = vals.index(sec)
                     row[key] = dict(seconds=round(sec, 3), mp_per_s=round(mp / sec, 2),
                                     all_seconds=[round(v, 3) for v in vals],
-                                    machine_cpu=cpu.get(key, [None])[best],
-                                    stages={k: round(v, 2) for k, v in (stages[key][best:best + 1] or [{}])[0].items()})
+                                    machine_cpu=(cpu.get(key) or [None] * len(vals))[best],
+                                    stages={k: round(v, 2) for k, v in stages[key][best].items()})
             row['chips'] = n_chips
             row['chip_megapixels'] = round(sum(w * h for v in chips.values() for _, _, w, h in v) / 1e6, 2)
             row['ratio_vs_naive'] = round(row['naive']['seconds'] / row['tiler']['seconds'], 2)
