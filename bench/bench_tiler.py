@@ -41,6 +41,7 @@ import numpy as np
 import rasterio
 from rasterio.io import MemoryFile
 
+from rsseg.formats.files import write_json
 from rsseg.geo.chips import CHIP_ENV, chip_profile
 from rsseg.geo.compression import COMPRESSIONS
 from rsseg.geo.scenes import Scene
@@ -384,7 +385,7 @@ def main(argv=None) -> int:
     print_table(report)
     print(json.dumps(report, indent=1))
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / 'bench_tiler.json').write_text(json.dumps(report, indent=1))
+    write_json(Path(args.out) / 'bench_tiler.json', report)
     return 0
 
 
